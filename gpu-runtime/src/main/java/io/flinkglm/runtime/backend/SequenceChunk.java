@@ -1,0 +1,30 @@
+package io.flinkglm.runtime.backend;
+
+/**
+ * One sequence's share of a forward step: feed {@code tokens} at positions
+ * {@code startPosition .. startPosition + tokens.length - 1}, attending over everything already in
+ * its KV blocks. A decode step is a chunk of one token; a prefill is one or more chunks.
+ *
+ * <pre>{@code
+ * new SequenceChunk(new int[] {42}, 17, blockTable, false); // decode position 17
+ * }</pre>
+ *
+ * @param tokens        the new tokens                                   [n]
+ * @param startPosition position of tokens[0]; KV for 0..start-1 is already in the blocks
+ * @param blockTable    KV block ids covering at least start + n positions, in order
+ * @param allLogits     logits for every new position (true) or only the last (false)
+ */
+public record SequenceChunk(int[] tokens, int startPosition, int[] blockTable, boolean allLogits) {
+    public SequenceChunk {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("a chunk needs at least one token");
+        }
+        if (startPosition < 0) {
+            throw new IllegalArgumentException("negative start position " + startPosition);
+        }
+    }
+
+    public int endPosition() {
+        return startPosition + tokens.length;
+    }
+}

@@ -1,0 +1,221 @@
+package io.flinkglm.runtime.backend.cpu;
+
+import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.model.Glm4Model;
+import io.flinkglm.runtime.model.Matrix;
+import io.flinkglm.runtime.model.ModelConfig;
+import io.flinkglm.runtime.model.ModelWeights;
+
+import java.util.List;
+
+/**
+ * The GLM-4 forward pass on the CPU, line for line as ../shared/glm4/SPEC.md and transformers'
+ * {@code GlmForCausalLM}: pre-norm decoder, fused q|k|v with bias, partial adjacent-pair RoPE,
+ * grouped-query attention over paged KV, SwiGLU with the gate first, separate lm_head.
+ *
+ * <p>All tokens of a step (every sequence's chunk) go through each matrix together, so the weights
+ * stream from memory once per step. Attention is per token and per head over that token's own
+ * sequence, in position order, so a token's result never depends on its neighbours in the step.
+ */
+public final class CpuBackend implements Backend {
+    /** Rows per parallel work item: enough to amortise scheduling, few enough to balance two cores. */
+    private static final int ROWS_PER_TASK = 64;
+
+    private final Glm4Model model;
+    private final ModelConfig c;
+    private final ModelWeights w;
+    private final Kernels kernels;
+    private final Rope rope;
+
+    public CpuBackend(Glm4Model model) {
+        this(model, Kernels.BEST);
+    }
+
+    public CpuBackend(Glm4Model model, Kernels kernels) {
+        this.model = model;
+        this.c = model.config();
+        this.w = model.weights();
+        this.kernels = kernels;
+        this.rope = new Rope(c.rotaryDim(), c.ropeTheta());
+    }
+
+    @Override
+    public String description() {
+        return "cpu (" + (kernels.width() == 0 ? "scalar" : "SIMD " + kernels.width() + " x f32")
+                + ", " + Parallel.THREADS + " threads)";
+    }
+
+    @Override
+    public Glm4Model model() {
+        return model;
+    }
+
+    @Override
+    public KvCache newKvCache(int numBlocks, int blockSize) {
+        return new CpuKvCache(c, numBlocks, blockSize);
+    }
+
+    @Override
+    public float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
+        CpuKvCache kv = (CpuKvCache) kvCache;
+        StepLayout step = new StepLayout(chunks, kv.blockSize(), c);
+        int n = step.tokens;
+        int h = c.hiddenSize();
+        int qkvDim = c.qDim() + 2 * c.kvDim();
+
+        float[] x = new float[n * h];                       // residual stream [n, hidden]
+        for (int t = 0; t < n; t++) {
+            w.embed().copyRow(step.token[t], x, t * h);
+        }
+        float[] xn = new float[n * h];                      // normed input      [n, hidden]
+        float[] qkv = new float[n * qkvDim];                // projections       [n, q|k|v]
+        float[] att = new float[n * c.qDim()];              // attention output  [n, heads*headDim]
+        float[] proj = new float[n * h];                    // o / down output   [n, hidden]
+        float[] gateUp = new float[n * 2 * c.intermediateSize()];
+        float[] act = new float[n * c.intermediateSize()];  // u * silu(gate)    [n, intermediate]
+
+        for (int l = 0; l < c.numLayers(); l++) {
+            ModelWeights.Layer layer = w.layers().get(l);
+
+            rmsNorm(x, layer.inputNorm(), xn, n);
+            matmul(layer.qkv(), xn, n, qkv);
+            for (int t = 0; t < n; t++) {
+                int o = t * qkvDim;
+                for (int i = 0; i < qkvDim; i++) {
+                    qkv[o + i] += layer.qkvBias()[i];
+                }
+                rope.rotate(qkv, o, c.numHeads() + c.numKvHeads(), c.headDim(), step.position[t]);
+                storeKv(kv, l, step, t, qkv, o + c.qDim());
+            }
+            attention(kv, l, step, qkv, att);
+            matmul(layer.o(), att, n, proj);
+            add(x, proj);
+
+            rmsNorm(x, layer.postNorm(), xn, n);
+            matmul(layer.gateUp(), xn, n, gateUp);
+            swiglu(gateUp, act, n);
+            matmul(layer.down(), act, n, proj);
+            add(x, proj);
+        }
+        return logits(step, x);
+    }
+
+    /** Final norm and lm_head, only for the positions whose logits were asked for. */
+    private float[][][] logits(StepLayout step, float[] x) {
+        int h = c.hiddenSize();
+        int rows = step.logitRows.length;
+        float[] selected = new float[rows * h];
+        for (int i = 0; i < rows; i++) {
+            System.arraycopy(x, step.logitRows[i] * h, selected, i * h, h);
+        }
+        float[] normed = new float[rows * h];
+        rmsNorm(selected, w.finalNorm(), normed, rows);
+        float[] all = new float[rows * c.vocabSize()];
+        matmul(w.lmHead(), normed, rows, all);
+
+        float[][][] out = new float[step.chunks.size()][][];
+        int row = 0;
+        for (int s = 0; s < out.length; s++) {
+            SequenceChunk chunk = step.chunks.get(s);
+            int count = chunk.allLogits() ? chunk.tokens().length : 1;
+            out[s] = new float[count][];
+            for (int i = 0; i < count; i++, row++) {
+                out[s][i] = java.util.Arrays.copyOfRange(all, row * c.vocabSize(), (row + 1) * c.vocabSize());
+            }
+        }
+        return out;
+    }
+
+    /** {@code out[t] = x[t] W^T} for every token, rows split over the cores. */
+    private void matmul(Matrix m, float[] x, int tokens, float[] out) {
+        float[] prepared = kernels.prepare(m, x, tokens);
+        int tasks = (m.rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        Parallel.forEach(tasks, task -> {
+            int r0 = task * ROWS_PER_TASK;
+            kernels.matmulRows(m, prepared, tokens, out, r0, Math.min(m.rows, r0 + ROWS_PER_TASK));
+        });
+    }
+
+    /** rmsnorm(x, w) = w * x / sqrt(mean(x^2) + eps); the mean is accumulated in double. */
+    private void rmsNorm(float[] x, float[] weight, float[] out, int tokens) {
+        int h = weight.length;
+        for (int t = 0; t < tokens; t++) {
+            int o = t * h;
+            double sumSq = 0;
+            for (int i = 0; i < h; i++) {
+                sumSq += (double) x[o + i] * x[o + i];
+            }
+            float inv = (float) (1.0 / Math.sqrt(sumSq / h + c.rmsNormEps()));
+            for (int i = 0; i < h; i++) {
+                out[o + i] = weight[i] * (x[o + i] * inv);
+            }
+        }
+    }
+
+    private void storeKv(CpuKvCache kv, int layer, StepLayout step, int t, float[] qkv, int kOffset) {
+        int kvDim = c.kvDim();
+        int at = step.kvOffset(kv, t, step.position[t]);
+        System.arraycopy(qkv, kOffset, kv.k[layer], at, kvDim);
+        System.arraycopy(qkv, kOffset + kvDim, kv.v[layer], at, kvDim);
+    }
+
+    /**
+     * Causal attention: token t (at position p) attends over positions 0..p of its own sequence.
+     * Query head hq reads kv head hq / (heads / kvHeads). Softmax in float32 over a max-shifted row.
+     */
+    private void attention(CpuKvCache kv, int layer, StepLayout step, float[] qkv, float[] att) {
+        int heads = c.numHeads();
+        int hd = c.headDim();
+        int group = heads / c.numKvHeads();
+        int qkvDim = c.qDim() + 2 * c.kvDim();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] keys = kv.k[layer];
+        float[] values = kv.v[layer];
+        Parallel.forEach(step.tokens * heads, item -> {
+            int t = item / heads;
+            int hq = item % heads;
+            int kvHead = hq / group;
+            int qOffset = t * qkvDim + hq * hd;
+            int positions = step.position[t] + 1;
+            float[] scores = new float[positions];
+            float max = Float.NEGATIVE_INFINITY;
+            for (int p = 0; p < positions; p++) {
+                int ko = step.kvOffset(kv, t, p) + kvHead * hd;
+                scores[p] = kernels.dot(qkv, qOffset, keys, ko, hd) * scale;
+                max = Math.max(max, scores[p]);
+            }
+            float sum = 0f;
+            for (int p = 0; p < positions; p++) {
+                scores[p] = (float) Math.exp(scores[p] - max);
+                sum += scores[p];
+            }
+            int out = t * c.qDim() + hq * hd;
+            java.util.Arrays.fill(att, out, out + hd, 0f);
+            for (int p = 0; p < positions; p++) {
+                int vo = step.kvOffset(kv, t, p) + kvHead * hd;
+                kernels.axpy(scores[p] / sum, values, vo, att, out, hd);
+            }
+        });
+    }
+
+    /** act = up * silu(gate), gate being the first half of each token's gate_up row. */
+    private void swiglu(float[] gateUp, float[] act, int tokens) {
+        int inter = c.intermediateSize();
+        for (int t = 0; t < tokens; t++) {
+            int g = t * 2 * inter;
+            for (int i = 0; i < inter; i++) {
+                float gate = gateUp[g + i];
+                float silu = (float) (gate / (1.0 + Math.exp(-gate)));
+                act[t * inter + i] = gateUp[g + inter + i] * silu;
+            }
+        }
+    }
+
+    private static void add(float[] x, float[] delta) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += delta[i];
+        }
+    }
+}

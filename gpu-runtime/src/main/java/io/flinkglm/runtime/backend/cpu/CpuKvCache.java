@@ -1,0 +1,112 @@
+package io.flinkglm.runtime.backend.cpu;
+
+import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.model.ModelConfig;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * KV blocks in float32 heap arrays, one K and one V array per layer. Position {@code s} of block
+ * {@code b} starts at {@code (b * blockSize + s) * kvDim}. float32 keeps exported KV exact, so a
+ * conversation resumed from exported bytes continues bit for bit.
+ */
+final class CpuKvCache implements KvCache {
+    final float[][] k; // [layers][numBlocks * blockSize * kvDim]
+    final float[][] v; // [layers][numBlocks * blockSize * kvDim]
+    final int kvDim;
+    private final int numBlocks;
+    private final int blockSize;
+
+    CpuKvCache(ModelConfig config, int numBlocks, int blockSize) {
+        if (numBlocks <= 0 || blockSize <= 0) {
+            throw new IllegalArgumentException("KV cache needs positive blocks and block size, got "
+                    + numBlocks + " x " + blockSize);
+        }
+        this.kvDim = config.kvDim();
+        long perLayer = (long) numBlocks * blockSize * kvDim;
+        if (perLayer > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(numBlocks + " KV blocks of " + blockSize
+                    + " tokens exceed one Java array per layer; use fewer blocks");
+        }
+        this.numBlocks = numBlocks;
+        this.blockSize = blockSize;
+        this.k = new float[config.numLayers()][(int) perLayer];
+        this.v = new float[config.numLayers()][(int) perLayer];
+    }
+
+    /** Offset of a position's K (or V) vector within a layer array. */
+    int offset(int block, int slot) {
+        return (block * blockSize + slot) * kvDim;
+    }
+
+    @Override
+    public int numBlocks() {
+        return numBlocks;
+    }
+
+    @Override
+    public int blockSize() {
+        return blockSize;
+    }
+
+    @Override
+    public long bytesPerBlock() {
+        return 2L * k.length * blockSize * kvDim * Float.BYTES;
+    }
+
+    @Override
+    public int exportBytes(int tokens) {
+        return 2 * k.length * tokens * kvDim * Float.BYTES;
+    }
+
+    @Override
+    public void exportBlock(int block, int tokens, ByteBuffer out) {
+        checkBlock(block, tokens);
+        ByteBuffer le = out.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int n = tokens * kvDim;
+        for (int layer = 0; layer < k.length; layer++) {
+            le.asFloatBuffer().put(k[layer], offset(block, 0), n);
+            le.position(le.position() + n * Float.BYTES);
+            le.asFloatBuffer().put(v[layer], offset(block, 0), n);
+            le.position(le.position() + n * Float.BYTES);
+        }
+        out.position(le.position());
+    }
+
+    @Override
+    public void importBlock(int block, int tokens, ByteBuffer in) {
+        checkBlock(block, tokens);
+        if (in.remaining() < exportBytes(tokens)) {
+            throw new IllegalArgumentException("KV block import needs " + exportBytes(tokens)
+                    + " bytes but " + in.remaining() + " remain");
+        }
+        ByteBuffer le = in.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int n = tokens * kvDim;
+        for (int layer = 0; layer < k.length; layer++) {
+            le.asFloatBuffer().get(k[layer], offset(block, 0), n);
+            le.position(le.position() + n * Float.BYTES);
+            le.asFloatBuffer().get(v[layer], offset(block, 0), n);
+            le.position(le.position() + n * Float.BYTES);
+        }
+        in.position(le.position());
+    }
+
+    @Override
+    public void copyBlock(int from, int to, int tokens) {
+        checkBlock(from, tokens);
+        checkBlock(to, tokens);
+        int n = tokens * kvDim;
+        for (int layer = 0; layer < k.length; layer++) {
+            System.arraycopy(k[layer], offset(from, 0), k[layer], offset(to, 0), n);
+            System.arraycopy(v[layer], offset(from, 0), v[layer], offset(to, 0), n);
+        }
+    }
+
+    private void checkBlock(int block, int tokens) {
+        if (block < 0 || block >= numBlocks || tokens < 0 || tokens > blockSize) {
+            throw new IllegalArgumentException("KV block " + block + " with " + tokens
+                    + " tokens is outside " + numBlocks + " blocks of " + blockSize);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.flinkglm.runtime.backend.cpu;
+
+import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.model.ModelConfig;
+
+import java.util.List;
+
+/**
+ * A forward step flattened to token rows: which chunk, token id and position each row has, and
+ * which rows need logits. Validates the chunks against the model before any work is done.
+ */
+final class StepLayout {
+    final List<SequenceChunk> chunks;
+    final int tokens;
+    final int[] token;      // [tokens] token id per row
+    final int[] position;   // [tokens] position per row
+    final int[] chunkOf;    // [tokens] index of the row's chunk
+    final int[] logitRows;  // rows whose logits are returned, in chunk order
+
+    StepLayout(List<SequenceChunk> chunks, int blockSize, ModelConfig config) {
+        if (chunks.isEmpty()) {
+            throw new IllegalArgumentException("a forward step needs at least one chunk");
+        }
+        this.chunks = chunks;
+        int n = 0;
+        int logits = 0;
+        for (SequenceChunk chunk : chunks) {
+            n += chunk.tokens().length;
+            logits += chunk.allLogits() ? chunk.tokens().length : 1;
+            if (chunk.endPosition() > config.maxPositions()) {
+                throw new IllegalArgumentException("sequence reaches position " + chunk.endPosition()
+                        + " but the model's max_position_embeddings is " + config.maxPositions());
+            }
+            if ((long) chunk.blockTable().length * blockSize < chunk.endPosition()) {
+                throw new IllegalArgumentException("block table of " + chunk.blockTable().length
+                        + " blocks cannot hold " + chunk.endPosition() + " positions");
+            }
+        }
+        this.tokens = n;
+        this.token = new int[n];
+        this.position = new int[n];
+        this.chunkOf = new int[n];
+        this.logitRows = new int[logits];
+        int row = 0;
+        int logitRow = 0;
+        for (int s = 0; s < chunks.size(); s++) {
+            SequenceChunk chunk = chunks.get(s);
+            for (int i = 0; i < chunk.tokens().length; i++, row++) {
+                int id = chunk.tokens()[i];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of "
+                            + config.vocabSize());
+                }
+                token[row] = id;
+                position[row] = chunk.startPosition() + i;
+                chunkOf[row] = s;
+                if (chunk.allLogits() || i == chunk.tokens().length - 1) {
+                    logitRows[logitRow++] = row;
+                }
+            }
+        }
+    }
+
+    /** Where position {@code p} of row {@code t}'s sequence lives in a layer's K or V array. */
+    int kvOffset(CpuKvCache kv, int t, int p) {
+        int[] table = chunks.get(chunkOf[t]).blockTable();
+        return kv.offset(table[p / kv.blockSize()], p % kv.blockSize());
+    }
+}

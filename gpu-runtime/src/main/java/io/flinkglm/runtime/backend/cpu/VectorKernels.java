@@ -1,0 +1,200 @@
+package io.flinkglm.runtime.backend.cpu;
+
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.runtime.model.Matrix;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector API kernels. Loaded by name from {@link Kernels} only when the incubator module is
+ * present, so the rest of the runtime never links against it.
+ *
+ * <p>bf16 rows are widened without a lane conversion: 2L bf16 values are loaded as L ints; the low
+ * half shifted up is the even column's f32, the high half masked is the odd column's (bf16 is the
+ * top half of f32). The activations are permuted once per product to match (evens, then odds, per
+ * 2L columns), which costs O(tokens * cols) against the matrix's O(rows * cols).
+ *
+ * <p>Up to four tokens share each weight load; each keeps its own accumulator, so a token's result
+ * is the same in a group of four as alone.
+ */
+final class VectorKernels extends Kernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
+    private static final int L = F.length();
+
+    @Override
+    public int width() {
+        return L;
+    }
+
+    /** Columns handled by vector loads; the rest run scalar in natural order. */
+    private static int vectorCols(Matrix w) {
+        int chunk = w.isBf16() ? 2 * L : L;
+        return w.cols - w.cols % chunk;
+    }
+
+    @Override
+    public float[] prepare(Matrix w, float[] x, int tokens) {
+        if (!w.isBf16()) {
+            return x;
+        }
+        int cols = w.cols;
+        int full = vectorCols(w);
+        float[] p = new float[tokens * cols];
+        for (int t = 0; t < tokens; t++) {
+            int o = t * cols;
+            for (int c = 0; c < full; c += 2 * L) {
+                for (int i = 0; i < L; i++) {
+                    p[o + c + i] = x[o + c + 2 * i];
+                    p[o + c + L + i] = x[o + c + 2 * i + 1];
+                }
+            }
+            System.arraycopy(x, o + full, p, o + full, cols - full);
+        }
+        return p;
+    }
+
+    @Override
+    public void matmulRows(Matrix w, float[] x, int tokens, float[] out, int r0, int r1) {
+        for (int r = r0; r < r1; r++) {
+            int t = 0;
+            for (; t + 4 <= tokens; t += 4) {
+                if (w.isBf16()) {
+                    bf16Row4(w, r, x, t, out);
+                } else {
+                    f32Row4(w, r, x, t, out);
+                }
+            }
+            for (; t < tokens; t++) {
+                out[t * w.rows + r] = w.isBf16() ? bf16Row1(w, r, x, t) : f32Row1(w, r, x, t);
+            }
+        }
+    }
+
+    private static float bf16Row1(Matrix w, int r, float[] x, int t) {
+        int cols = w.cols;
+        int full = vectorCols(w);
+        int base = r * cols;
+        int xo = t * cols;
+        FloatVector acc = FloatVector.zero(F);
+        for (int c = 0; c < full; c += 2 * L) {
+            IntVector wi = ShortVector.fromArray(S, w.bf16, base + c).reinterpretAsInts();
+            FloatVector even = wi.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector odd = wi.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+            acc = even.fma(FloatVector.fromArray(F, x, xo + c), acc);
+            acc = odd.fma(FloatVector.fromArray(F, x, xo + c + L), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, xo, full);
+    }
+
+    private static void bf16Row4(Matrix w, int r, float[] x, int t, float[] out) {
+        int cols = w.cols;
+        int full = vectorCols(w);
+        int base = r * cols;
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += 2 * L) {
+            IntVector wi = ShortVector.fromArray(S, w.bf16, base + c).reinterpretAsInts();
+            FloatVector even = wi.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector odd = wi.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+            a0 = odd.fma(FloatVector.fromArray(F, x, x0 + c + L), even.fma(FloatVector.fromArray(F, x, x0 + c), a0));
+            a1 = odd.fma(FloatVector.fromArray(F, x, x1 + c + L), even.fma(FloatVector.fromArray(F, x, x1 + c), a1));
+            a2 = odd.fma(FloatVector.fromArray(F, x, x2 + c + L), even.fma(FloatVector.fromArray(F, x, x2 + c), a2));
+            a3 = odd.fma(FloatVector.fromArray(F, x, x3 + c + L), even.fma(FloatVector.fromArray(F, x, x3 + c), a3));
+        }
+        int rows = w.rows;
+        out[t * rows + r] = a0.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x0, full);
+        out[(t + 1) * rows + r] = a1.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x1, full);
+        out[(t + 2) * rows + r] = a2.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x2, full);
+        out[(t + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x3, full);
+    }
+
+    private static float bf16Tail(Matrix w, int base, float[] x, int xo, int from) {
+        float sum = 0f;
+        for (int c = from; c < w.cols; c++) {
+            sum += DType.bf16ToFloat(w.bf16[base + c]) * x[xo + c];
+        }
+        return sum;
+    }
+
+    private static float f32Row1(Matrix w, int r, float[] x, int t) {
+        int cols = w.cols;
+        int full = vectorCols(w);
+        int base = r * cols;
+        int xo = t * cols;
+        FloatVector acc = FloatVector.zero(F);
+        for (int c = 0; c < full; c += L) {
+            acc = FloatVector.fromArray(F, w.f32, base + c).fma(FloatVector.fromArray(F, x, xo + c), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) + f32Tail(w, base, x, xo, full);
+    }
+
+    private static void f32Row4(Matrix w, int r, float[] x, int t, float[] out) {
+        int cols = w.cols;
+        int full = vectorCols(w);
+        int base = r * cols;
+        int x0 = t * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F);
+        for (int c = 0; c < full; c += L) {
+            FloatVector wv = FloatVector.fromArray(F, w.f32, base + c);
+            a0 = wv.fma(FloatVector.fromArray(F, x, x0 + c), a0);
+            a1 = wv.fma(FloatVector.fromArray(F, x, x1 + c), a1);
+            a2 = wv.fma(FloatVector.fromArray(F, x, x2 + c), a2);
+            a3 = wv.fma(FloatVector.fromArray(F, x, x3 + c), a3);
+        }
+        int rows = w.rows;
+        out[t * rows + r] = a0.reduceLanes(VectorOperators.ADD) + f32Tail(w, base, x, x0, full);
+        out[(t + 1) * rows + r] = a1.reduceLanes(VectorOperators.ADD) + f32Tail(w, base, x, x1, full);
+        out[(t + 2) * rows + r] = a2.reduceLanes(VectorOperators.ADD) + f32Tail(w, base, x, x2, full);
+        out[(t + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD) + f32Tail(w, base, x, x3, full);
+    }
+
+    private static float f32Tail(Matrix w, int base, float[] x, int xo, int from) {
+        float sum = 0f;
+        for (int c = from; c < w.cols; c++) {
+            sum += w.f32[base + c] * x[xo + c];
+        }
+        return sum;
+    }
+
+    @Override
+    public float dot(float[] a, int ao, float[] b, int bo, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int full = n - n % L;
+        for (int i = 0; i < full; i += L) {
+            acc = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = full; i < n; i++) {
+            sum += a[ao + i] * b[bo + i];
+        }
+        return sum;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
+        int full = n - n % L;
+        FloatVector a = FloatVector.broadcast(F, alpha);
+        for (int i = 0; i < full; i += L) {
+            a.fma(FloatVector.fromArray(F, x, xo + i), FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (int i = full; i < n; i++) {
+            y[yo + i] += alpha * x[xo + i];
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.flinkglm.runtime.model;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * An immutable GLM-4 network: its config, weights and sampling defaults, shared by every request
+ * and every backend. Per-request state (KV, activations) lives elsewhere.
+ *
+ * <pre>{@code
+ * Glm4Model model = Glm4Model.load(Path.of("models/small"));
+ * System.out.println(model.config().parameterCount());
+ * }</pre>
+ */
+public record Glm4Model(Path dir, ModelConfig config, ModelWeights weights, GenerationDefaults generation) {
+
+    public static Glm4Model load(Path dir) throws IOException {
+        return load(dir, null);
+    }
+
+    /**
+     * Loads a model directory, reporting progress as (bytes read, bytes total) when a listener is
+     * given. Throws {@link ModelFormatException} naming the file for any defect.
+     */
+    public static Glm4Model load(Path dir, LoadProgress progress) throws IOException {
+        ModelConfig config = ModelConfig.read(dir);
+        ModelWeights weights = ModelLoader.load(dir, config, progress);
+        return new Glm4Model(dir, config, weights, GenerationDefaults.read(dir));
+    }
+}

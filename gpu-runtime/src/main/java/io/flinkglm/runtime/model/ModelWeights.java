@@ -1,0 +1,40 @@
+package io.flinkglm.runtime.model;
+
+import java.util.List;
+
+/**
+ * All weights of a GLM-4 network, named as in ../shared/glm4/SPEC.md. q, k and v are stored fused
+ * (rows {@code [q | k | v]}, as the original checkpoint's {@code query_key_value}) so one pass over
+ * the weights produces all three projections.
+ */
+public record ModelWeights(
+        Matrix embed,              // [vocab, hidden]
+        List<Layer> layers,
+        float[] finalNorm,         // [hidden]
+        Matrix lmHead) {           // [vocab, hidden]
+
+    public ModelWeights {
+        layers = List.copyOf(layers);
+    }
+
+    /** One decoder layer. */
+    public record Layer(
+            float[] inputNorm,     // [hidden]
+            Matrix qkv,            // [qDim + 2 * kvDim, hidden]
+            float[] qkvBias,       // [qDim + 2 * kvDim]
+            Matrix o,              // [hidden, qDim]
+            float[] postNorm,      // [hidden]
+            Matrix gateUp,         // [2 * intermediate, hidden], gate rows first
+            Matrix down) {         // [hidden, intermediate]
+    }
+
+    /** Bytes of weights streamed per decode step (embedding row reads excluded: one row per token). */
+    public long bytesPerToken() {
+        long n = lmHead.bytes() + 4L * finalNorm.length;
+        for (Layer l : layers) {
+            n += l.qkv().bytes() + l.o().bytes() + l.gateUp().bytes() + l.down().bytes()
+                    + 4L * (l.inputNorm().length + l.postNorm().length + l.qkvBias().length);
+        }
+        return n;
+    }
+}
