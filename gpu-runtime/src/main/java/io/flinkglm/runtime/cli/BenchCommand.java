@@ -1,0 +1,95 @@
+package io.flinkglm.runtime.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.Backends;
+import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.backend.cpu.Kernels;
+import io.flinkglm.runtime.backend.cpu.MemoryBandwidth;
+import io.flinkglm.runtime.model.Glm4Model;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * {@code bench}: batch-1 decode and prefill speed, and decode's weight-streaming bandwidth next to
+ * the machine's memory-read bandwidth measured in the same run.
+ */
+final class BenchCommand implements Command {
+    private static final int BLOCK = 16;
+
+    @Override
+    public String usage() {
+        return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]";
+    }
+
+    @Override
+    public Object run(Args args) throws Exception {
+        java.nio.file.Path dir = args.path("model");
+        int promptTokens = args.integer("prompt-tokens", 128);
+        int decodeTokens = args.integer("decode-tokens", 32);
+        String backendName = args.string("backend", "cpu");
+        args.rejectUnused();
+        // Measured before the model is on the heap, so the probe buffer never competes with it.
+        System.err.println("bench: memory-read bandwidth");
+        double measured = MemoryBandwidth.measure(1L << 30, 3);
+        Glm4Model model = Glm4Model.load(dir, new StderrProgress("loading"));
+
+        int vocab = model.config().vocabSize();
+        SplittableRandom rng = new SplittableRandom(7);
+        int[] prompt = rng.ints(promptTokens, 0, vocab).toArray();
+        int positions = promptTokens + decodeTokens + 4;
+        int[] table = new int[(positions + BLOCK - 1) / BLOCK];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = i;
+        }
+        ObjectNode result = Json.object();
+        try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length, BLOCK)) {
+            System.err.println("bench: warm-up");
+            backend.forward(kv, List.of(new SequenceChunk(new int[] {1, 2, 3, 4}, 0, table, false)));
+
+            System.err.println("bench: prefill of " + promptTokens + " tokens");
+            long t0 = System.nanoTime();
+            float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+            double prefillSeconds = (System.nanoTime() - t0) / 1e9;
+
+            System.err.println("bench: decode of " + decodeTokens + " tokens at batch 1");
+            long t1 = System.nanoTime();
+            for (int i = 0; i < decodeTokens; i++) {
+                int next = argmax(logits);
+                logits = backend.forward(kv, List.of(
+                        new SequenceChunk(new int[] {next}, promptTokens + i, table, false)))[0][0];
+            }
+            double decodeSeconds = (System.nanoTime() - t1) / 1e9;
+
+            long bytesPerToken = model.weights().bytesPerToken();
+            double decodeRate = decodeTokens / decodeSeconds;
+            double achieved = bytesPerToken * decodeRate / 1e9;
+
+            result.put("backend", backend.description());
+            result.put("jdk", Runtime.version().toString());
+            result.put("simd_width", Kernels.BEST.width());
+            result.put("parameters", model.config().parameterCount());
+            result.put("prompt_tokens", promptTokens);
+            result.put("decode_tokens", decodeTokens);
+            result.put("decode_tokens_per_s", decodeRate);
+            result.put("prefill_tokens_per_s", promptTokens / prefillSeconds);
+            result.put("weight_bytes_per_token", bytesPerToken);
+            result.put("achieved_bandwidth_gbs", achieved);
+            result.put("measured_bandwidth_gbs", measured);
+            result.put("bandwidth_fraction", achieved / measured);
+        }
+        return result;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) {
+            if (v[i] > v[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
