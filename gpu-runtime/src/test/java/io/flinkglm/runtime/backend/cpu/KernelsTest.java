@@ -1,0 +1,93 @@
+package io.flinkglm.runtime.backend.cpu;
+
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.runtime.model.Matrix;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** The Vector API kernels against their scalar twin on random inputs, within float32 rounding. */
+class KernelsTest {
+    private static final float TOLERANCE = 1e-5f;
+    private final Kernels vector = new VectorKernels();
+    private final Kernels scalar = new ScalarKernels();
+    private final SplittableRandom rng = new SplittableRandom(3);
+
+    @ParameterizedTest
+    @CsvSource({"f32,37,64,1", "f32,70,100,5", "bf16,37,64,1", "bf16,70,100,7", "bf16,9,250,4", "bf16,16,32,9"})
+    void matmulMatchesTheScalarTwin(String dtype, int rows, int cols, int tokens) {
+        Matrix w = randomMatrix(dtype.equals("bf16"), rows, cols);
+        float[] x = randomVector(tokens * cols);
+
+        float[] expected = new float[tokens * rows];
+        scalar.matmulRows(w, scalar.prepare(w, x, tokens), tokens, expected, 0, rows);
+        float[] actual = new float[tokens * rows];
+        vector.matmulRows(w, vector.prepare(w, x, tokens), tokens, actual, 0, rows);
+
+        for (int i = 0; i < expected.length; i++) {
+            assertThat(actual[i]).as("output %d", i).isCloseTo(expected[i], within(TOLERANCE * scale(expected)));
+        }
+    }
+
+    @Test
+    void aTokensResultDoesNotDependOnHowManyTokensShareTheCall() {
+        Matrix w = randomMatrix(true, 33, 96);
+        float[] x = randomVector(6 * 96);
+        float[] six = new float[6 * 33];
+        vector.matmulRows(w, vector.prepare(w, x, 6), 6, six, 0, 33);
+        for (int t = 0; t < 6; t++) {
+            float[] one = new float[33];
+            float[] xt = java.util.Arrays.copyOfRange(x, t * 96, (t + 1) * 96);
+            vector.matmulRows(w, vector.prepare(w, xt, 1), 1, one, 0, 33);
+            assertThat(java.util.Arrays.copyOfRange(six, t * 33, (t + 1) * 33)).as("token %d", t).isEqualTo(one);
+        }
+    }
+
+    @Test
+    void dotAndAxpyMatchTheScalarTwin() {
+        float[] a = randomVector(131);
+        float[] b = randomVector(131);
+        assertThat(vector.dot(a, 3, b, 1, 128)).isCloseTo(scalar.dot(a, 3, b, 1, 128), within(1e-4f));
+
+        float[] y1 = randomVector(131);
+        float[] y2 = y1.clone();
+        vector.axpy(0.37f, a, 2, y1, 1, 129);
+        scalar.axpy(0.37f, a, 2, y2, 1, 129);
+        for (int i = 0; i < y1.length; i++) {
+            assertThat(y1[i]).isCloseTo(y2[i], within(1e-6f));
+        }
+    }
+
+    private Matrix randomMatrix(boolean bf16, int rows, int cols) {
+        float[] v = randomVector(rows * cols);
+        if (!bf16) {
+            return Matrix.ofFloats(rows, cols, v);
+        }
+        short[] s = new short[v.length];
+        for (int i = 0; i < v.length; i++) {
+            s[i] = DType.floatToBf16(v[i]);
+        }
+        return Matrix.ofBf16(rows, cols, s);
+    }
+
+    private float[] randomVector(int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (float) (rng.nextDouble() * 2 - 1);
+        }
+        return v;
+    }
+
+    private static float scale(float[] v) {
+        float m = 1f;
+        for (float f : v) {
+            m = Math.max(m, Math.abs(f));
+        }
+        return m;
+    }
+}
