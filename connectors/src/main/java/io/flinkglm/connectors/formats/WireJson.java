@@ -27,10 +27,9 @@ public final class WireJson {
             .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            // A missing int (prompt_tokens) must not silently read as 0.
+            // An explicit null int ("prompt_tokens": null) is a broken record, not 0. Absent optional fields
+            // are fine: required ones are checked by WireRecord.violations(), with the field's name.
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES)
-            .disable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
             .build();
 
     private WireJson() {}
