@@ -78,7 +78,9 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
         try {
             out.collect(Decoded.value(decode(value)));
         } catch (MalformedRecordException e) {
-            byte[] kept = e.kind() == Kind.OVERSIZED ? Arrays.copyOf(value, OVERSIZED_KEPT_BYTES) : value;
+            byte[] kept = e.kind() == Kind.OVERSIZED
+                    ? Arrays.copyOf(value, Math.min(value.length, OVERSIZED_KEPT_BYTES))
+                    : value;
             out.collect(Decoded.deadLetter(
                     DeadLetter.of(kept, record.topic(), record.partition(), record.offset(), e.getMessage(), STAGE)));
         }
