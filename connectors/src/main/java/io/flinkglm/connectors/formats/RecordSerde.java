@@ -1,0 +1,39 @@
+package io.flinkglm.connectors.formats;
+
+import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.connectors.registry.SchemaRegistryClient;
+import java.io.IOException;
+
+/**
+ * Turns one record type into Kafka value bytes and back. There are two implementations, one per
+ * {@link RecordFormat}, each generic over the record class: both map records to a Jackson tree with
+ * {@link WireJson}, so field names, enums and validation are defined once for every record.
+ *
+ * <pre>{@code
+ * RecordSerde<Prompt> serde = RecordSerde.create(Prompt.class, RecordFormat.JSON, null, "glm.prompts");
+ * Prompt p = serde.decode(serde.encode(prompt));
+ * }</pre>
+ */
+public interface RecordSerde<T extends WireRecord> {
+
+    byte[] encode(T record) throws IOException;
+
+    /**
+     * @throws MalformedRecordException when the bytes are not a valid {@code T}; the record is poison
+     * @throws IOException when something outside the record failed (schema registry unreachable); retrying
+     *     may succeed, so the caller should fail and restart rather than dead-letter a good record
+     */
+    T decode(byte[] value) throws MalformedRecordException, IOException;
+
+    /**
+     * A serde for {@code type} in {@code format}. For Avro, {@code registry} resolves writer schemas and
+     * registers the reader's schema under {@code <topic>-value} (Confluent's TopicNameStrategy).
+     */
+    static <T extends WireRecord> RecordSerde<T> create(
+            Class<T> type, RecordFormat format, SchemaRegistryClient registry, String topic) {
+        return switch (format) {
+            case JSON -> new JsonRecordSerde<>(type);
+            case AVRO -> new AvroRecordSerde<>(type, registry, topic + "-value");
+        };
+    }
+}

@@ -1,0 +1,58 @@
+package io.flinkglm.connectors.kafka;
+
+import io.flinkglm.connectors.records.DeadLetter;
+import io.flinkglm.connectors.records.Decoded;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Splits a stream of {@code Decoded<T>} into the values and a side output of dead letters, in one operator.
+ *
+ * <pre>{@code
+ * DecodedSplit<Prompt> split = DecodedSplit.of(decoded, Prompt.class);
+ * split.values().map(...);                                  // DataStream<Prompt>
+ * split.deadLetters().sinkTo(RecordKafkaSink.deadLetters()...build());
+ * }</pre>
+ */
+public final class DecodedSplit<T> {
+
+    /** The side output the dead letters leave on; other operators may emit to it too. */
+    public static final OutputTag<DeadLetter> DEAD_LETTERS =
+            new OutputTag<>("dead-letters", TypeInformation.of(DeadLetter.class));
+
+    private final SingleOutputStreamOperator<T> values;
+
+    private DecodedSplit(SingleOutputStreamOperator<T> values) {
+        this.values = values;
+    }
+
+    public static <T> DecodedSplit<T> of(DataStream<Decoded<T>> decoded, Class<T> type) {
+        return new DecodedSplit<>(decoded
+                .process(new Router<T>(), TypeInformation.of(type))
+                .name("split " + type.getSimpleName() + " / dead letters")
+                .uid("split-" + type.getSimpleName()));
+    }
+
+    public SingleOutputStreamOperator<T> values() {
+        return values;
+    }
+
+    public DataStream<DeadLetter> deadLetters() {
+        return values.getSideOutput(DEAD_LETTERS);
+    }
+
+    private static final class Router<T> extends ProcessFunction<Decoded<T>, T> {
+        @Override
+        public void processElement(Decoded<T> decoded, Context context, Collector<T> out) {
+            if (decoded.isValue()) {
+                out.collect(decoded.value());
+            } else {
+                context.output(DEAD_LETTERS, decoded.deadLetter());
+            }
+        }
+    }
+}

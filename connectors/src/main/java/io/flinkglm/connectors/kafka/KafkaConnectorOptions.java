@@ -1,0 +1,90 @@
+package io.flinkglm.connectors.kafka;
+
+import io.flinkglm.connectors.formats.RecordFormat;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/**
+ * Options of the Kafka sources and sinks, read by {@code configure(ReadableConfig)} on their builders.
+ *
+ * <pre>{@code
+ * Configuration conf = new Configuration();
+ * conf.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, "kafka:9092");
+ * conf.set(KafkaConnectorOptions.FORMAT, RecordFormat.AVRO);
+ * KafkaSource<Decoded<Prompt>> source = RecordKafkaSource.builder(Prompt.class).configure(conf).build();
+ * }</pre>
+ */
+public final class KafkaConnectorOptions {
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("glm.kafka.bootstrap-servers")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Kafka bootstrap servers, host:port[,host:port...].");
+
+    public static final ConfigOption<String> PROMPTS_TOPIC = ConfigOptions.key("glm.kafka.topic.prompts")
+            .stringType()
+            .defaultValue("glm.prompts")
+            .withDescription("Topic the prompts are read from.");
+
+    public static final ConfigOption<String> TOOL_RESULTS_TOPIC = ConfigOptions.key("glm.kafka.topic.tool-results")
+            .stringType()
+            .defaultValue("glm.tool-results")
+            .withDescription("Topic the tool results are read from.");
+
+    public static final ConfigOption<String> COMPLETIONS_TOPIC = ConfigOptions.key("glm.kafka.topic.completions")
+            .stringType()
+            .defaultValue("glm.completions")
+            .withDescription("Topic the completions are written to.");
+
+    public static final ConfigOption<String> FUNCTION_CALLS_TOPIC = ConfigOptions.key("glm.kafka.topic.function-calls")
+            .stringType()
+            .defaultValue("glm.function-calls")
+            .withDescription("Topic the function calls are written to.");
+
+    public static final ConfigOption<String> SAFETY_VERDICTS_TOPIC = ConfigOptions.key("glm.kafka.topic.safety-verdicts")
+            .stringType()
+            .defaultValue("glm.safety-verdicts")
+            .withDescription("Topic the safety verdicts are written to.");
+
+    public static final ConfigOption<String> DEAD_LETTERS_TOPIC = ConfigOptions.key("glm.kafka.topic.dead-letters")
+            .stringType()
+            .defaultValue("glm.dead-letters")
+            .withDescription("Topic records that cannot be processed are written to, with the reason.");
+
+    public static final ConfigOption<RecordFormat> FORMAT = ConfigOptions.key("glm.kafka.format")
+            .enumType(RecordFormat.class)
+            .defaultValue(RecordFormat.JSON)
+            .withDescription("Record format on every topic: JSON, or AVRO in the Confluent wire format "
+                    + "(needs glm.kafka.schema-registry.url).");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_URL = ConfigOptions.key("glm.kafka.schema-registry.url")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Base URL of a Confluent-compatible schema registry, e.g. http://registry:8081.");
+
+    public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key("glm.kafka.delivery-guarantee")
+            .enumType(DeliveryGuarantee.class)
+            .defaultValue(DeliveryGuarantee.EXACTLY_ONCE)
+            .withDescription("Sink guarantee. EXACTLY_ONCE writes in Kafka transactions committed on checkpoints, "
+                    + "so readers need isolation.level=read_committed; AT_LEAST_ONCE flushes on checkpoints.");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOptions.key("glm.kafka.transactional-id-prefix")
+            .stringType()
+            .defaultValue("flink-glm")
+            .withDescription("Prefix of the sinks' transactional ids; each sink appends its topic so the sinks "
+                    + "of one job never fence each other. Must differ between jobs writing to the same cluster.");
+
+    public static final ConfigOption<String> GROUP_ID = ConfigOptions.key("glm.kafka.group-id")
+            .stringType()
+            .defaultValue("flink-glm")
+            .withDescription("Consumer group id of the sources; offsets are committed to it on checkpoints.");
+
+    public static final ConfigOption<MemorySize> MAX_RECORD_SIZE = ConfigOptions.key("glm.kafka.max-record-size")
+            .memoryType()
+            .defaultValue(MemorySize.parse("10mb"))
+            .withDescription("Records larger than this are not parsed but sent to the dead-letter topic.");
+
+    private KafkaConnectorOptions() {}
+}

@@ -1,0 +1,48 @@
+package io.flinkglm.connectors.records;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A request for the model, read from the prompts topic. Field meanings and wire names: {@code RECORDS.md}.
+ *
+ * <pre>{@code
+ * Prompt p = new Prompt("req-1", "conv-7", "acme", null,
+ *         List.of(new ChatMessage("user", "Hello", null)), null, null, null, Task.CHAT);
+ * }</pre>
+ *
+ * @param text the prompt as one string; exactly one of {@code text} and {@code messages} is set
+ * @param tools OpenAI-style function definitions as a JSON array string, kept verbatim; nullable
+ * @param toolChoice {@code auto}, {@code none} or the name of the one function to call; nullable
+ */
+public record Prompt(
+        String requestId,
+        String conversationId,
+        String tenant,
+        String text,
+        List<ChatMessage> messages,
+        String tools,
+        SamplingOverrides sampling,
+        String toolChoice,
+        Task task)
+        implements WireRecord {
+
+    @Override
+    public String kafkaKey() {
+        return conversationId;
+    }
+
+    @Override
+    public List<String> violations() {
+        List<String> broken = new ArrayList<>();
+        WireRecord.requirePresent(broken, "request_id", requestId);
+        WireRecord.requirePresent(broken, "conversation_id", conversationId);
+        WireRecord.requirePresent(broken, "task", task);
+        boolean hasText = text != null;
+        boolean hasMessages = messages != null && !messages.isEmpty();
+        if (hasText == hasMessages) {
+            broken.add(hasText ? "both text and messages are set; send one" : "text or messages is missing");
+        }
+        return broken;
+    }
+}
