@@ -22,6 +22,9 @@ public final class Glm {
         COMMANDS.put("logits", new LogitsCommand());
         COMMANDS.put("make-model", new MakeModelCommand());
         COMMANDS.put("bench", new BenchCommand());
+        COMMANDS.put("tokenize", new TokenizeCommand());
+        COMMANDS.put("detokenize", new DetokenizeCommand());
+        COMMANDS.put("render", new RenderCommand());
     }
 
     private Glm() {}

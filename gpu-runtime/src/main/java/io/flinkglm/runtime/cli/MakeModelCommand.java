@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.RandomCheckpoint;
+import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
 
 import java.nio.file.Path;
 import java.util.Locale;
@@ -30,6 +31,8 @@ final class MakeModelCommand implements Command {
         args.rejectUnused();
         ModelConfig config = RandomCheckpoint.preset(presetName, dtype);
         RandomCheckpoint.write(out, config, dtype, shards, seed, new StderrProgress("writing"));
+        // Every checkpoint the project writes can be driven by text: a vocabulary as large as the model's.
+        SyntheticTokenizer.write(out, config.vocabSize());
         ObjectNode result = Json.object();
         result.put("model", out.toString());
         result.put("preset", presetName);
