@@ -55,7 +55,7 @@ final class ModelRunner implements AutoCloseable {
                         Sampler.restrictedSoftmax(last, s.classifyTokenIds())));
             } else {
                 sampled.add(new ModelRunnerOutput.Sampled(c.sequenceId(),
-                        Sampler.sample(last, s.params(), s.history(), s.outputIndex()), null));
+                        Sampler.sample(last, s.params(), s.history(), s.position()), null));
             }
         }
         return new ModelRunnerOutput(sampled);

@@ -4,12 +4,15 @@ import java.util.Arrays;
 
 /**
  * Turns one position's logits into a token: repetition penalty, temperature, top-k, top-p, then a
- * draw. Stateless: the uniform number for output token {@code i} is {@code SplitMix64(seed, i)}, so
- * recomputing a preempted request, or resuming one from exported KV, draws exactly the same tokens.
+ * draw. Stateless: the uniform number for the token that will sit at position {@code p} is
+ * {@code SplitMix64(seed, p)}. A recomputed (preempted) request therefore draws exactly the same
+ * tokens, and so does a conversation resumed from exported KV whose prompt is the earlier prompt
+ * plus its output: its next token sits at the same position, with the same seed, as if it had
+ * never stopped. (For one prompt, position = prompt length + output index.)
  * Ties always break toward the lower token id, so the result is a pure function of its inputs.
  *
  * <pre>{@code
- * int token = Sampler.sample(logits, params, promptAndOutputSoFar, outputIndex);
+ * int token = Sampler.sample(logits, params, promptAndOutputSoFar, promptAndOutputSoFar.length);
  * }</pre>
  */
 public final class Sampler {
@@ -18,9 +21,9 @@ public final class Sampler {
     /**
      * @param logits      the next-token logits (not modified)                [vocab]
      * @param history     prompt and output so far, for the repetition penalty
-     * @param outputIndex index of the token being drawn within the output (0 for the first)
+     * @param position    position the drawn token will occupy (usually {@code history.length})
      */
-    public static int sample(float[] logits, SamplingParams p, int[] history, int outputIndex) {
+    public static int sample(float[] logits, SamplingParams p, int[] history, int position) {
         float[] x = logits.clone();
         if (p.repetitionPenalty() != 1) {
             applyRepetitionPenalty(x, history, (float) p.repetitionPenalty());
@@ -58,7 +61,7 @@ public final class Sampler {
                 sum += prob[i];
             }
         }
-        double u = uniform(p.seed(), outputIndex) * sum;
+        double u = uniform(p.seed(), position) * sum;
         double cumulative = 0;
         for (int i = 0; i < keep; i++) {
             cumulative += prob[i];

@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * How one request picks its tokens. Temperature 0 is greedy; otherwise logits pass through the
  * repetition penalty, temperature, top-k and top-p, in that order (Hugging Face's order), and a
- * token is drawn with a generator that depends only on {@code seed} and the output index, so a
+ * token is drawn with a generator that depends only on {@code seed} and the token's position, so a
  * request draws the same tokens however it was batched, preempted or resumed.
  *
  * <pre>{@code

@@ -32,7 +32,7 @@ record SchedulerOutput(List<Chunk> chunks, List<BlockImport> imports, List<Rejec
     }
 
     /** How to turn the chunk's last logits into a token (or class probabilities). */
-    record Sample(SamplingParams params, int[] history, int outputIndex, int[] classifyTokenIds) {
+    record Sample(SamplingParams params, int[] history, int position, int[] classifyTokenIds) {
     }
 
     /** Block {@code sourceBlock} of imported KV bytes goes into KV block {@code targetBlock}. */
