@@ -1,0 +1,31 @@
+package io.flinkglm.runtime.engine;
+
+/**
+ * A snapshot of the engine's health, plain values a Flink operator can expose as gauges.
+ * Latencies are percentiles over the most recent {@value MetricsRecorder#WINDOW} finished requests
+ * (time per output token: over their decode phases); throughput is over the last ten seconds.
+ *
+ * <pre>{@code
+ * EngineMetrics m = engine.metrics();
+ * System.out.printf("ttft p99 %.1f ms, %d waiting, cache hit %.0f%%%n",
+ *         m.ttftMsP99(), m.waitingRequests(), 100 * m.prefixCacheHitRate());
+ * }</pre>
+ *
+ * @param prefixCacheHitRate prompt tokens reused (prefix cache or imported KV) / prompt tokens, since start
+ * @param lastBatchTokens    tokens in the most recent step
+ * @param lastBatchSequences sequences in the most recent step
+ * @param meanBatchTokens    mean tokens per step over the recent steps
+ */
+public record EngineMetrics(
+        double ttftMsP50, double ttftMsP99,
+        double tpotMsP50, double tpotMsP99,
+        double queueMsP50, double queueMsP99,
+        int runningRequests, int waitingRequests,
+        int lastBatchTokens, int lastBatchSequences, double meanBatchTokens,
+        int kvBlocksTotal, int kvBlocksUsed, int kvBlocksFree, int kvBlocksCached,
+        double prefixCacheHitRate,
+        long preemptions,
+        long generatedTokens, double generatedTokensPerSecond,
+        long finishedRequests,
+        long steps) {
+}

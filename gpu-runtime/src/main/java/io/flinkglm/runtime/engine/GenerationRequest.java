@@ -1,0 +1,120 @@
+package io.flinkglm.runtime.engine;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * One unit of work for the engine: a prompt and how to continue it. With {@code classifyTokenIds}
+ * the request only prefills and returns the next-token distribution restricted to those ids.
+ * {@code importedKv} (bytes a previous result exported) lets the prompt skip recomputing the tokens
+ * the bytes cover; the prompt must start with those tokens.
+ *
+ * <pre>{@code
+ * GenerationRequest r = GenerationRequest.builder("conv-7/turn-2", promptTokens)
+ *         .sampling(SamplingParams.builder().temperature(0.8).seed(7).maxTokens(128).build())
+ *         .priority(0).deadlineMillis(System.currentTimeMillis() + 5_000)
+ *         .importedKv(previous.kv()).exportKv(true)
+ *         .build();
+ * }</pre>
+ *
+ * @param priority        lower is served sooner; FCFS within a priority
+ * @param deadlineMillis  epoch millis after which the request ends with DEADLINE; 0 for none
+ * @param conversationKey free-form key the caller may use to group turns (the engine does not need it:
+ *                        prefix caching finds shared history by content)
+ */
+public record GenerationRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
+                                long deadlineMillis, String conversationKey, int[] classifyTokenIds,
+                                boolean exportKv, byte[] importedKv, TokenListener listener) {
+
+    public GenerationRequest {
+        Objects.requireNonNull(requestId, "requestId");
+        Objects.requireNonNull(promptTokens, "promptTokens");
+        Objects.requireNonNull(sampling, "sampling");
+        if (promptTokens.length == 0) {
+            throw new IllegalArgumentException("request " + requestId + " has an empty prompt");
+        }
+        if (deadlineMillis < 0) {
+            throw new IllegalArgumentException("deadlineMillis must be epoch millis or 0 but is " + deadlineMillis);
+        }
+        if (classifyTokenIds != null && classifyTokenIds.length == 0) {
+            throw new IllegalArgumentException("request " + requestId + " asks to classify over no token ids");
+        }
+    }
+
+    public boolean isClassification() {
+        return classifyTokenIds != null;
+    }
+
+    public Optional<String> conversation() {
+        return Optional.ofNullable(conversationKey);
+    }
+
+    public static Builder builder(String requestId, int[] promptTokens) {
+        return new Builder(requestId, promptTokens);
+    }
+
+    /** Fluent builder; {@link #build()} checks the request as a whole. */
+    public static final class Builder {
+        private final String requestId;
+        private final int[] promptTokens;
+        private SamplingParams sampling = SamplingParams.GREEDY;
+        private int priority;
+        private long deadlineMillis;
+        private String conversationKey;
+        private int[] classifyTokenIds;
+        private boolean exportKv;
+        private byte[] importedKv;
+        private TokenListener listener;
+
+        private Builder(String requestId, int[] promptTokens) {
+            this.requestId = Objects.requireNonNull(requestId, "requestId");
+            this.promptTokens = Objects.requireNonNull(promptTokens, "promptTokens").clone();
+        }
+
+        public Builder sampling(SamplingParams sampling) {
+            this.sampling = Objects.requireNonNull(sampling, "sampling");
+            return this;
+        }
+
+        public Builder priority(int priority) {
+            this.priority = priority;
+            return this;
+        }
+
+        public Builder deadlineMillis(long deadlineMillis) {
+            this.deadlineMillis = deadlineMillis;
+            return this;
+        }
+
+        public Builder conversationKey(String conversationKey) {
+            this.conversationKey = conversationKey;
+            return this;
+        }
+
+        /** Classification mode: prefill only, return probabilities over these ids. */
+        public Builder classify(int... tokenIds) {
+            this.classifyTokenIds = tokenIds.clone();
+            return this;
+        }
+
+        public Builder exportKv(boolean exportKv) {
+            this.exportKv = exportKv;
+            return this;
+        }
+
+        public Builder importedKv(byte[] kv) {
+            this.importedKv = kv;
+            return this;
+        }
+
+        public Builder listener(TokenListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        public GenerationRequest build() {
+            return new GenerationRequest(requestId, promptTokens, sampling, priority, deadlineMillis,
+                    conversationKey, classifyTokenIds, exportKv, importedKv, listener);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.flinkglm.runtime.engine;
+
+/**
+ * What a request produced and what it cost. {@code cachedPromptTokens + computedPromptTokens ==
+ * promptTokens}, counted when the request was first admitted (a later recompute after preemption
+ * shows in {@link EngineMetrics#preemptions()}, not here).
+ *
+ * <pre>{@code
+ * GenerationResult r = handle.result().get(30, TimeUnit.SECONDS);
+ * if (r.finishReason() == GenerationResult.FinishReason.STOP) { ... r.outputTokens() ... }
+ * }</pre>
+ *
+ * @param outputTokens       generated tokens, without the stop token that ended generation
+ * @param stopTokenId        the stop token that ended it, or -1
+ * @param message            why it failed, for ERROR; else null
+ * @param classProbabilities for CLASSIFIED: softmax over the requested ids' logits, in their order; else null
+ * @param kv                 for a request with exportKv: its KV in {@link KvTransfer}'s format; else null
+ */
+public record GenerationResult(String requestId, int[] outputTokens, FinishReason finishReason, int stopTokenId,
+                               String message, int promptTokens, int cachedPromptTokens,
+                               int computedPromptTokens, Timings timings, float[] classProbabilities,
+                               byte[] kv) {
+
+    /** Why a request ended. */
+    public enum FinishReason { STOP, LENGTH, CANCELLED, DEADLINE, CLASSIFIED, ERROR }
+
+    /**
+     * @param queueNanos      submit until first scheduled
+     * @param firstTokenNanos submit until the first output token (or the classification); 0 if none
+     * @param totalNanos      submit until finished
+     */
+    public record Timings(long queueNanos, long firstTokenNanos, long totalNanos) {
+    }
+}

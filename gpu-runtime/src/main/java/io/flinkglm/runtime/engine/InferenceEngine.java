@@ -1,0 +1,444 @@
+package io.flinkglm.runtime.engine;
+
+import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.model.ModelConfig;
+
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Serves generation requests from any thread on one engine thread that runs steps while there is
+ * work and parks when there is none. Each step the {@link Scheduler} picks chunks under a token
+ * budget, the {@link ModelRunner} runs them in one forward pass and samples, and this class turns
+ * sampled tokens into streamed tokens, stops and results. The waiting queue is bounded and its
+ * fill is visible, so a caller (the Flink operator) can turn "full" into backpressure.
+ *
+ * <pre>{@code
+ * try (InferenceEngine engine = InferenceEngine.builder(backend).kvBytes(2L << 30).build()) {
+ *     RequestHandle h = engine.submit(GenerationRequest.builder("r1", prompt).build());
+ *     GenerationResult r = h.result().get(60, TimeUnit.SECONDS);
+ * }
+ * }</pre>
+ */
+public final class InferenceEngine implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(InferenceEngine.class.getName());
+    private static final AtomicInteger ENGINES = new AtomicInteger();
+
+    private final ModelConfig config;
+    private final KvBlockManager blocks;
+    private final Scheduler scheduler;
+    private final ModelRunner runner;
+    private final MetricsRecorder metrics = new MetricsRecorder();
+    private final EngineMetricsListener metricsListener;
+    private final Function<int[], String> detokenizer;
+    private final int queueCapacity;
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicLong nextId = new AtomicLong();
+    private final ConcurrentLinkedQueue<Sequence> inbox = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final Thread thread;
+    private volatile boolean closed;
+
+    private InferenceEngine(Builder b, int numBlocks) {
+        this.config = b.backend.model().config();
+        this.blocks = new KvBlockManager(numBlocks, b.blockSize, b.prefixCaching);
+        this.scheduler = new Scheduler(blocks, b.maxBatchTokens, b.maxRunningSequences);
+        this.runner = new ModelRunner(b.backend, numBlocks, b.blockSize);
+        this.metricsListener = b.metricsListener;
+        this.detokenizer = b.detokenizer;
+        this.queueCapacity = b.maxQueuedRequests;
+        metrics.gauges(0, 0, blocks);
+        this.thread = new Thread(this::loop, "glm-engine-" + ENGINES.incrementAndGet());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    public static Builder builder(Backend backend) {
+        return new Builder(backend);
+    }
+
+    /** Submits a request; throws {@link EngineFullException} when the waiting queue is full. */
+    public RequestHandle submit(GenerationRequest request) {
+        return trySubmit(request).orElseThrow(() -> new EngineFullException(queueCapacity));
+    }
+
+    /**
+     * Submits a request unless the waiting queue is full (then empty). Checks the request here, so a
+     * bad one fails the caller with an {@link IllegalArgumentException} instead of reaching the engine.
+     */
+    public Optional<RequestHandle> trySubmit(GenerationRequest request) {
+        if (closed) {
+            throw new IllegalStateException("inference engine is closed; build a new one");
+        }
+        KvTransfer.Imported imported = validate(request);
+        for (int q; (q = queued.get()) < queueCapacity; ) {
+            if (queued.compareAndSet(q, q + 1)) {
+                Sequence s = new Sequence(nextId.getAndIncrement(), request, imported, System.nanoTime());
+                inbox.add(s);
+                LockSupport.unpark(thread);
+                if (closed) {
+                    cancelInbox(); // the engine thread may already have drained for the last time
+                }
+                return Optional.of(new RequestHandle(request.requestId(), s.future, () -> {
+                    s.cancelRequested = true;
+                    LockSupport.unpark(thread);
+                }));
+            }
+        }
+        return Optional.empty();
+    }
+
+    public int queueCapacity() {
+        return queueCapacity;
+    }
+
+    /** Requests accepted but not yet started (never counts preempted ones again). */
+    public int queuedRequests() {
+        return queued.get();
+    }
+
+    public boolean hasCapacity() {
+        return queued.get() < queueCapacity;
+    }
+
+    public int kvBlocks() {
+        return blocks.numBlocks();
+    }
+
+    /** The latest snapshot; gauges are as of the end of the last step. */
+    public EngineMetrics metrics() {
+        return metrics.snapshot();
+    }
+
+    /** A snapshot taken by the engine thread between steps: exact, e.g. for asserting block accounting. */
+    public CompletableFuture<EngineMetrics> metricsBetweenSteps() {
+        CompletableFuture<EngineMetrics> f = new CompletableFuture<>();
+        tasks.add(() -> {
+            metrics.gauges(scheduler.runningCount(), scheduler.waitingCount(), blocks);
+            f.complete(metrics.snapshot());
+        });
+        LockSupport.unpark(thread);
+        if (closed && !thread.isAlive()) {
+            f.completeExceptionally(new IllegalStateException("inference engine is closed"));
+        }
+        return f;
+    }
+
+    /** Cancels every outstanding request (CANCELLED) and stops the engine thread. */
+    @Override
+    public void close() {
+        closed = true;
+        LockSupport.unpark(thread);
+        if (Thread.currentThread() != thread) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private KvTransfer.Imported validate(GenerationRequest r) {
+        checkIds(r, "prompt token", r.promptTokens());
+        if (r.isClassification()) {
+            checkIds(r, "classification token", r.classifyTokenIds());
+        }
+        if (r.promptTokens().length >= config.maxPositions()) {
+            throw new IllegalArgumentException("request " + r.requestId() + " has a prompt of "
+                    + r.promptTokens().length + " tokens but the model holds " + config.maxPositions() + " positions");
+        }
+        if (!r.sampling().stopStrings().isEmpty() && detokenizer == null) {
+            throw new IllegalArgumentException("request " + r.requestId() + " has stop strings but the engine"
+                    + " has no detokenizer; build it with detokenizer(tokenizer::decode)");
+        }
+        if (r.importedKv() == null) {
+            return null;
+        }
+        KvTransfer.Imported imported = KvTransfer.parse(r.importedKv(), config, runner.kv());
+        int[] kvTokens = imported.tokens();
+        if (kvTokens.length > r.promptTokens().length
+                || !Arrays.equals(kvTokens, 0, kvTokens.length, r.promptTokens(), 0, kvTokens.length)) {
+            throw new IllegalArgumentException("request " + r.requestId() + ": imported KV covers "
+                    + kvTokens.length + " tokens that the prompt (" + r.promptTokens().length
+                    + " tokens) does not start with; the prompt must extend the exported conversation");
+        }
+        return imported;
+    }
+
+    private void checkIds(GenerationRequest r, String what, int[] ids) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("request " + r.requestId() + ": " + what + " " + i + " is id "
+                        + ids[i] + ", outside the vocabulary of " + config.vocabSize());
+            }
+        }
+    }
+
+    private void loop() {
+        try {
+            while (!closed) {
+                for (Sequence s; (s = inbox.poll()) != null; ) {
+                    scheduler.add(s);
+                }
+                endCancelledAndExpired();
+                if (scheduler.hasWork()) {
+                    step();
+                } else {
+                    metrics.gauges(0, 0, blocks);
+                }
+                for (Runnable task; (task = tasks.poll()) != null; ) {
+                    task.run();
+                }
+                if (!scheduler.hasWork() && inbox.isEmpty() && tasks.isEmpty() && !closed) {
+                    LockSupport.park(this);
+                }
+            }
+        } catch (Throwable t) {
+            LOG.log(Level.SEVERE, "inference engine thread failed; failing its requests", t);
+            for (Sequence s : scheduler.sequences()) {
+                finish(s, GenerationResult.FinishReason.ERROR, "engine failed: " + t, -1, null);
+            }
+        } finally {
+            closed = true;
+            for (Sequence s : scheduler.sequences()) {
+                finish(s, GenerationResult.FinishReason.CANCELLED, "engine closed", -1, null);
+            }
+            cancelInbox();
+            for (Runnable task; (task = tasks.poll()) != null; ) {
+                task.run();
+            }
+            runner.close();
+        }
+    }
+
+    private void endCancelledAndExpired() {
+        long nowMillis = System.currentTimeMillis();
+        for (Sequence s : scheduler.sequences()) {
+            long deadline = s.request.deadlineMillis();
+            if (s.cancelRequested) {
+                finish(s, GenerationResult.FinishReason.CANCELLED, null, -1, null);
+            } else if (deadline != 0 && nowMillis >= deadline) {
+                finish(s, GenerationResult.FinishReason.DEADLINE, null, -1, null);
+            }
+        }
+    }
+
+    private void step() {
+        SchedulerOutput step = scheduler.schedule(System.nanoTime());
+        for (SchedulerOutput.Rejection r : step.rejections()) {
+            finish(scheduler.get(r.sequenceId()), GenerationResult.FinishReason.ERROR, r.message(), -1, null);
+        }
+        for (SchedulerOutput.Chunk c : step.chunks()) {
+            Sequence s = scheduler.get(c.sequenceId());
+            if (s.queued) {
+                s.queued = false;
+                queued.decrementAndGet();
+                metrics.admitted(s.promptLength, s.cachedPromptTokens);
+            }
+        }
+        ModelRunnerOutput out;
+        try {
+            out = runner.execute(step);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "forward step failed; failing its " + step.chunks().size() + " requests", e);
+            for (SchedulerOutput.Chunk c : step.chunks()) {
+                finish(scheduler.get(c.sequenceId()), GenerationResult.FinishReason.ERROR,
+                        "forward step failed: " + e, -1, null);
+            }
+            return;
+        }
+        scheduler.update(step);
+        int generated = 0;
+        for (ModelRunnerOutput.Sampled sampled : out.sampled()) {
+            Sequence s = scheduler.get(sampled.sequenceId());
+            if (sampled.classProbabilities() != null) {
+                s.firstTokenNanos = System.nanoTime();
+                finish(s, GenerationResult.FinishReason.CLASSIFIED, null, -1, sampled.classProbabilities());
+            } else {
+                generated++;
+                accept(s, sampled.token());
+            }
+        }
+        metrics.step(System.nanoTime(), step.batchTokens(), step.chunks().size(), generated, step.preemptions());
+        metrics.gauges(scheduler.runningCount(), scheduler.waitingCount(), blocks);
+        if (metricsListener != null) {
+            try {
+                metricsListener.onStep(metrics.snapshot());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "engine metrics listener failed", e);
+            }
+        }
+    }
+
+    /** A sampled token: stop on a stop token or string, stream it, or stop at the length limit. */
+    private void accept(Sequence s, int token) {
+        SamplingParams p = s.request.sampling();
+        if (s.firstTokenNanos == 0) {
+            s.firstTokenNanos = System.nanoTime();
+        }
+        if (p.stopTokenIds().contains(token)) {
+            finish(s, GenerationResult.FinishReason.STOP, null, token, null);
+            return;
+        }
+        s.append(token);
+        if (s.request.listener() != null) {
+            try {
+                s.request.listener().onToken(s.request.requestId(), token, s.outputCount() - 1);
+            } catch (RuntimeException e) {
+                finish(s, GenerationResult.FinishReason.ERROR, "token listener threw " + e, -1, null);
+                return;
+            }
+        }
+        if (!p.stopStrings().isEmpty()) {
+            String text = detokenizer.apply(s.outputTokens()); // whole output: a stop string may span tokens
+            for (String stop : p.stopStrings()) {
+                if (text.contains(stop)) {
+                    finish(s, GenerationResult.FinishReason.STOP, null, -1, null);
+                    return;
+                }
+            }
+        }
+        if (s.outputCount() >= p.maxTokens() || s.length >= config.maxPositions()) {
+            finish(s, GenerationResult.FinishReason.LENGTH, null, -1, null);
+        }
+    }
+
+    /** Ends a request: exports its KV if asked, releases its blocks, completes its future. */
+    private void finish(Sequence s, GenerationResult.FinishReason reason, String message, int stopToken,
+                        float[] probabilities) {
+        byte[] kv = null;
+        if (s.request.exportKv() && blocks.hasBlocks(s.id) && s.numComputed > 0) {
+            // The last sampled token has no KV yet: export exactly the computed positions.
+            kv = runner.export(s.tokens(0, s.numComputed), blocks.blockTable(s.id));
+        }
+        scheduler.remove(s);
+        if (s.queued) {
+            s.queued = false;
+            queued.decrementAndGet();
+        }
+        long now = System.nanoTime();
+        GenerationResult.Timings timings = new GenerationResult.Timings(
+                (s.admitted ? s.firstScheduledNanos : now) - s.submitNanos,
+                s.firstTokenNanos == 0 ? 0 : s.firstTokenNanos - s.submitNanos,
+                now - s.submitNanos);
+        int cached = s.admitted ? s.cachedPromptTokens : 0;
+        GenerationResult result = new GenerationResult(s.request.requestId(), s.outputTokens(), reason, stopToken,
+                message, s.promptLength, cached, s.admitted ? s.promptLength - cached : 0, timings,
+                probabilities, kv);
+        metrics.finished(result);
+        s.future.complete(result);
+    }
+
+    private void cancelInbox() {
+        for (Sequence s; (s = inbox.poll()) != null; ) {
+            finish(s, GenerationResult.FinishReason.CANCELLED, "engine closed", -1, null);
+        }
+    }
+
+    /**
+     * Engine settings. The KV pool is given in blocks or in bytes of backend memory (converted
+     * with {@link KvCache#bytesPerBlock()}); defaults: 1,024 blocks of 16 tokens, 512 tokens per
+     * step, 64 running sequences, 1,024 queued requests, prefix caching on.
+     */
+    public static final class Builder {
+        private final Backend backend;
+        private int kvBlocks;
+        private long kvBytes;
+        private int blockSize = 16;
+        private int maxBatchTokens = 512;
+        private int maxRunningSequences = 64;
+        private int maxQueuedRequests = 1024;
+        private boolean prefixCaching = true;
+        private Function<int[], String> detokenizer;
+        private EngineMetricsListener metricsListener;
+
+        private Builder(Backend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+        }
+
+        public Builder kvBlocks(int blocks) {
+            this.kvBlocks = positive("kvBlocks", blocks);
+            return this;
+        }
+
+        public Builder kvBytes(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("kvBytes must be positive but is " + bytes);
+            }
+            this.kvBytes = bytes;
+            return this;
+        }
+
+        public Builder blockSize(int tokens) {
+            this.blockSize = positive("blockSize", tokens);
+            return this;
+        }
+
+        public Builder maxBatchTokens(int tokens) {
+            this.maxBatchTokens = positive("maxBatchTokens", tokens);
+            return this;
+        }
+
+        public Builder maxRunningSequences(int sequences) {
+            this.maxRunningSequences = positive("maxRunningSequences", sequences);
+            return this;
+        }
+
+        public Builder maxQueuedRequests(int requests) {
+            this.maxQueuedRequests = positive("maxQueuedRequests", requests);
+            return this;
+        }
+
+        public Builder prefixCaching(boolean enabled) {
+            this.prefixCaching = enabled;
+            return this;
+        }
+
+        /** Needed only for requests with stop strings. */
+        public Builder detokenizer(Function<int[], String> detokenizer) {
+            this.detokenizer = detokenizer;
+            return this;
+        }
+
+        public Builder metricsListener(EngineMetricsListener listener) {
+            this.metricsListener = listener;
+            return this;
+        }
+
+        public InferenceEngine build() {
+            if (kvBlocks > 0 && kvBytes > 0) {
+                throw new IllegalArgumentException("set the KV pool as kvBlocks or as kvBytes, not both");
+            }
+            int blocks = kvBlocks > 0 ? kvBlocks : 1024;
+            if (kvBytes > 0) {
+                long perBlock;
+                try (KvCache probe = backend.newKvCache(1, blockSize)) {
+                    perBlock = probe.bytesPerBlock();
+                }
+                if (kvBytes < perBlock) {
+                    throw new IllegalArgumentException("kvBytes " + kvBytes + " is less than one KV block of "
+                            + blockSize + " tokens (" + perBlock + " bytes for this model)");
+                }
+                blocks = (int) Math.min(Integer.MAX_VALUE, kvBytes / perBlock);
+            }
+            return new InferenceEngine(this, blocks);
+        }
+
+        private static int positive(String name, int value) {
+            if (value <= 0) {
+                throw new IllegalArgumentException(name + " must be positive but is " + value);
+            }
+            return value;
+        }
+    }
+}

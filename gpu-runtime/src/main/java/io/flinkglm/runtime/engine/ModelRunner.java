@@ -1,0 +1,73 @@
+package io.flinkglm.runtime.engine;
+
+import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.SequenceChunk;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Runs what the scheduler decided: fills imported KV blocks, runs one forward step over every
+ * chunk, and samples (or classifies) where a chunk reached the end of its sequence. Owns the KV
+ * memory; knows nothing of queues or requests.
+ *
+ * <pre>{@code
+ * ModelRunner runner = new ModelRunner(backend, 1024, 16);
+ * ModelRunnerOutput out = runner.execute(scheduler.schedule(now));
+ * }</pre>
+ */
+final class ModelRunner implements AutoCloseable {
+    private final Backend backend;
+    private final KvCache kv;
+
+    ModelRunner(Backend backend, int numBlocks, int blockSize) {
+        this.backend = backend;
+        this.kv = backend.newKvCache(numBlocks, blockSize);
+    }
+
+    KvCache kv() {
+        return kv;
+    }
+
+    ModelRunnerOutput execute(SchedulerOutput step) {
+        for (SchedulerOutput.BlockImport i : step.imports()) {
+            KvTransfer.importBlock(i.source(), i.sourceBlock(), kv, i.targetBlock());
+        }
+        if (step.chunks().isEmpty()) {
+            return new ModelRunnerOutput(List.of());
+        }
+        List<SequenceChunk> chunks = new ArrayList<>(step.chunks().size());
+        for (SchedulerOutput.Chunk c : step.chunks()) {
+            chunks.add(new SequenceChunk(c.tokens(), c.startPosition(), c.blockTable(), false));
+        }
+        float[][][] logits = backend.forward(kv, chunks);
+        List<ModelRunnerOutput.Sampled> sampled = new ArrayList<>();
+        for (int i = 0; i < chunks.size(); i++) {
+            SchedulerOutput.Chunk c = step.chunks().get(i);
+            SchedulerOutput.Sample s = c.sample();
+            if (s == null) {
+                continue; // a prefill chunk short of the prompt's end: its logits are not needed
+            }
+            float[] last = logits[i][0];
+            if (s.classifyTokenIds() != null) {
+                sampled.add(new ModelRunnerOutput.Sampled(c.sequenceId(), -1,
+                        Sampler.restrictedSoftmax(last, s.classifyTokenIds())));
+            } else {
+                sampled.add(new ModelRunnerOutput.Sampled(c.sequenceId(),
+                        Sampler.sample(last, s.params(), s.history(), s.position()), null));
+            }
+        }
+        return new ModelRunnerOutput(sampled);
+    }
+
+    /** The KV of a sequence's first {@code tokens.length} positions, in {@link KvTransfer}'s format. */
+    byte[] export(int[] tokens, int[] blockTable) {
+        return KvTransfer.export(backend.model().config(), kv, tokens, blockTable);
+    }
+
+    @Override
+    public void close() {
+        kv.close();
+    }
+}

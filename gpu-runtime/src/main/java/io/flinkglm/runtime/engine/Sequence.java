@@ -1,0 +1,77 @@
+package io.flinkglm.runtime.engine;
+
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The engine's per-request state: prompt and output tokens in one array, and how many of them have
+ * KV ({@code numComputed}). Prefill and decode are not modes: a sequence simply has
+ * {@code length - numComputed} tokens still to compute, one when it is decoding. Preemption sets
+ * {@code numComputed} back to 0 and keeps the tokens, which are then prefilled again.
+ *
+ * <p>Touched only by the engine thread, except {@link #cancelRequested}.
+ */
+final class Sequence {
+    final long id;                      // also the arrival order
+    final GenerationRequest request;
+    final KvTransfer.Imported imported; // checked at submit; null when none
+    final CompletableFuture<GenerationResult> future = new CompletableFuture<>();
+    final long submitNanos;
+    final int promptLength;
+    volatile boolean cancelRequested;
+
+    private int[] tokens;               // [capacity] prompt then output; valid up to length
+    int length;
+    int numComputed;
+    boolean queued = true;              // counts against the queue capacity until first admitted
+    boolean preempted;                  // waiting again after preemption: front of its priority class
+    boolean admitted;
+    int cachedPromptTokens;
+    long firstScheduledNanos;
+    long firstTokenNanos;
+    long lastTokenNanos;
+
+    Sequence(long id, GenerationRequest request, KvTransfer.Imported imported, long submitNanos) {
+        this.id = id;
+        this.request = request;
+        this.imported = imported;
+        this.submitNanos = submitNanos;
+        this.promptLength = request.promptTokens().length;
+        this.tokens = Arrays.copyOf(request.promptTokens(),
+                promptLength + Math.min(request.sampling().maxTokens(), 256));
+        this.length = promptLength;
+    }
+
+    int remaining() {
+        return length - numComputed;
+    }
+
+    int outputCount() {
+        return length - promptLength;
+    }
+
+    /** The token array itself (read-only for callers); positions past {@link #length} are garbage. */
+    int[] tokenArray() {
+        return tokens;
+    }
+
+    int[] tokens(int from, int to) {
+        return Arrays.copyOfRange(tokens, from, to);
+    }
+
+    int[] outputTokens() {
+        return Arrays.copyOfRange(tokens, promptLength, length);
+    }
+
+    void append(int token) {
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        }
+        tokens[length++] = token;
+    }
+
+    @Override
+    public String toString() {
+        return "request " + request.requestId() + " (" + length + " tokens, " + numComputed + " computed)";
+    }
+}
