@@ -1,0 +1,55 @@
+package io.flinkglm.operator;
+
+import java.util.Arrays;
+
+/**
+ * One conversation as kept in keyed state between turns. A Flink POJO (public fields, no-arg
+ * constructor) of arrays and strings only, so it needs no Kryo.
+ *
+ * <p>{@code tokens} is the context exactly as the model saw it: every prompt token and every
+ * generated token, ending with the stop token of the last reply. The next turn appends to it, so
+ * its prompt shares this prefix token for token and the engine's prefix cache (or the persisted KV)
+ * covers it.
+ */
+public class ConversationState {
+    /** The model's context so far.                                  [n] */
+    public int[] tokens = new int[0];
+    /** The history as a JSON array of {role, content, metadata}, for readers and tools. */
+    public String messagesJson = "[]";
+    /** The function call waiting for its ToolResult, or null. */
+    public String pendingCallId;
+    /** The request whose generation the pending call belongs to. */
+    public String pendingRequestId;
+    /** Generation steps so far; part of each step's seed, so replays draw the same tokens. */
+    public int generations;
+
+    public ConversationState() {}
+
+    ConversationState copy() {
+        ConversationState c = new ConversationState();
+        c.tokens = tokens.clone();
+        c.messagesJson = messagesJson;
+        c.pendingCallId = pendingCallId;
+        c.pendingRequestId = pendingRequestId;
+        c.generations = generations;
+        return c;
+    }
+
+    @Override
+    public String toString() {
+        return "ConversationState{tokens=" + tokens.length + ", pendingCallId=" + pendingCallId
+                + ", generations=" + generations + ", messages=" + messagesJson + "}";
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ConversationState s && Arrays.equals(tokens, s.tokens)
+                && messagesJson.equals(s.messagesJson) && java.util.Objects.equals(pendingCallId, s.pendingCallId)
+                && generations == s.generations;
+    }
+
+    @Override
+    public int hashCode() {
+        return Arrays.hashCode(tokens) * 31 + generations;
+    }
+}

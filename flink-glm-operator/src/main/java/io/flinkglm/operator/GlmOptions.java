@@ -1,0 +1,79 @@
+package io.flinkglm.operator;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+import java.time.Duration;
+
+/**
+ * Every setting of the GLM operators, as Flink {@link ConfigOption}s with their defaults. Set them
+ * in the job's {@code Configuration} or as {@code --glm.model.path ...} arguments of the examples.
+ *
+ * <pre>{@code
+ * Configuration conf = new Configuration();
+ * conf.set(GlmOptions.MODEL_PATH, "/models/glm-4-9b-chat-hf");
+ * conf.set(GlmOptions.CAPACITY, 32);
+ * }</pre>
+ */
+public final class GlmOptions {
+    private GlmOptions() {}
+
+    public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("glm.model.path")
+            .stringType().noDefaultValue()
+            .withDescription("Directory of a GLM-4 checkpoint in Hugging Face or THUDM layout, with a tokenizer.");
+
+    public static final ConfigOption<String> BACKEND = ConfigOptions.key("glm.backend")
+            .stringType().defaultValue("auto")
+            .withDescription("cpu, cuda, or auto (cuda when a device and its libraries load, else cpu).");
+
+    public static final ConfigOption<Boolean> SHARED_ENGINE = ConfigOptions.key("glm.engine.shared")
+            .booleanType().defaultValue(false)
+            .withDescription("One engine for all subtasks of a TaskManager (one GPU worker per machine) "
+                    + "instead of one per subtask. The model is loaded once per JVM either way.");
+
+    public static final ConfigOption<Integer> CAPACITY = ConfigOptions.key("glm.capacity")
+            .intType().defaultValue(16)
+            .withDescription("Requests in flight per subtask. When full the operator yields to the mailbox, "
+                    + "so input reading slows down (backpressure) instead of memory growing.");
+
+    public static final ConfigOption<Long> KV_CACHE_BYTES = ConfigOptions.key("glm.engine.kv-cache-bytes")
+            .longType().defaultValue(256L << 20)
+            .withDescription("Bytes of the engine's paged KV pool (blocks of glm.engine.block-size tokens).");
+
+    public static final ConfigOption<Integer> BLOCK_SIZE = ConfigOptions.key("glm.engine.block-size")
+            .intType().defaultValue(16)
+            .withDescription("Tokens per KV block; prefix caching shares whole blocks.");
+
+    public static final ConfigOption<Integer> MAX_BATCH_TOKENS = ConfigOptions.key("glm.engine.max-batch-tokens")
+            .intType().defaultValue(512)
+            .withDescription("Token budget of one engine step (decodes first, prefill chunks fill the rest).");
+
+    public static final ConfigOption<Integer> MAX_TOKENS = ConfigOptions.key("glm.generation.max-tokens")
+            .intType().defaultValue(256)
+            .withDescription("Default cap on generated tokens per turn; a prompt's sampling.max_tokens overrides it.");
+
+    public static final ConfigOption<Double> TEMPERATURE = ConfigOptions.key("glm.generation.temperature")
+            .doubleType().defaultValue(0.0)
+            .withDescription("Default sampling temperature; 0 is greedy.");
+
+    public static final ConfigOption<Double> TOP_P = ConfigOptions.key("glm.generation.top-p")
+            .doubleType().defaultValue(1.0)
+            .withDescription("Default nucleus sampling threshold.");
+
+    public static final ConfigOption<Integer> TOP_K = ConfigOptions.key("glm.generation.top-k")
+            .intType().defaultValue(0)
+            .withDescription("Default top-k; 0 keeps every token.");
+
+    public static final ConfigOption<Duration> REQUEST_TIMEOUT = ConfigOptions.key("glm.request.timeout")
+            .durationType().defaultValue(Duration.ofMinutes(5))
+            .withDescription("How long one turn may take from submission; past it the turn ends with an error record.");
+
+    public static final ConfigOption<Duration> STATE_TTL = ConfigOptions.key("glm.state.ttl")
+            .durationType().noDefaultValue()
+            .withDescription("Forget a conversation this long after its last turn (unset: keep forever).");
+
+    public static final ConfigOption<Boolean> KV_PERSISTENCE = ConfigOptions.key("glm.state.kv-persistence")
+            .booleanType().defaultValue(false)
+            .withDescription("Keep each conversation's KV bytes in keyed state, so after a restore or rescale "
+                    + "the next turn prefills only its new tokens. Costs state size (reported as a metric).");
+}
