@@ -83,7 +83,7 @@ public final class RecordKafkaSink {
             if (topic == null && topicOption != null) {
                 setTopic(config.get(topicOption));
             }
-            if (transactionalIdPrefix == null) {
+            if (transactionalIdPrefix == null && topic != null) {
                 // One prefix per sink: two sinks of a job sharing transactional ids would fence each other.
                 setTransactionalIdPrefix(config.get(KafkaConnectorOptions.TRANSACTIONAL_ID_PREFIX) + "." + topic);
             }

@@ -7,6 +7,7 @@ import io.flinkglm.connectors.records.WireRecord;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
@@ -94,13 +95,13 @@ public final class RecordKafkaSource {
 
         /** Where to start; default the group's committed offsets, or the earliest when it has none. */
         public Builder<T> setStartingOffsets(OffsetsInitializer startingOffsets) {
-            this.startingOffsets = java.util.Objects.requireNonNull(startingOffsets, "starting offsets");
+            this.startingOffsets = Objects.requireNonNull(startingOffsets, "starting offsets");
             return this;
         }
 
         /** Makes the source finite: it stops at these offsets (tests, backfills). */
         public Builder<T> setBounded(OffsetsInitializer stoppingOffsets) {
-            this.stoppingOffsets = java.util.Objects.requireNonNull(stoppingOffsets, "stopping offsets");
+            this.stoppingOffsets = Objects.requireNonNull(stoppingOffsets, "stopping offsets");
             return this;
         }
 

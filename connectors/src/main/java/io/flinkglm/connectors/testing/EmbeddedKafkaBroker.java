@@ -78,6 +78,11 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         return LOOPBACK + ":" + brokerPort;
     }
 
+    /** The broker's data directory, deleted on {@link #close()}. */
+    public Path logDir() {
+        return logDir;
+    }
+
     /** Creates {@code name} with replication factor 1; an existing topic is left as it is. */
     public void createTopic(String name, int partitions) throws InterruptedException {
         try (Admin admin = admin()) {
