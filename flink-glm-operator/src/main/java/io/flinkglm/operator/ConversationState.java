@@ -16,6 +16,8 @@ public class ConversationState {
     public int[] tokens = new int[0];
     /** The history as a JSON array of {role, content, metadata}, for readers and tools. */
     public String messagesJson = "[]";
+    /** The tools offered in the first turn (a JSON array), against which calls are checked; or null. */
+    public String toolsJson;
     /** The function call waiting for its ToolResult, or null. */
     public String pendingCallId;
     /** The request whose generation the pending call belongs to. */
@@ -29,6 +31,7 @@ public class ConversationState {
         ConversationState c = new ConversationState();
         c.tokens = tokens.clone();
         c.messagesJson = messagesJson;
+        c.toolsJson = toolsJson;
         c.pendingCallId = pendingCallId;
         c.pendingRequestId = pendingRequestId;
         c.generations = generations;

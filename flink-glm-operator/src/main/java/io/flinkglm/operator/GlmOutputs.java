@@ -1,0 +1,15 @@
+package io.flinkglm.operator;
+
+import io.flinkglm.connectors.records.DeadLetter;
+import io.flinkglm.connectors.records.FunctionCall;
+import io.flinkglm.connectors.records.SafetyVerdict;
+import org.apache.flink.util.OutputTag;
+
+/** The side outputs of the GLM operators; the main output carries completions. */
+public final class GlmOutputs {
+    private GlmOutputs() {}
+
+    public static final OutputTag<FunctionCall> FUNCTION_CALLS = new OutputTag<>("glm-function-calls") {};
+    public static final OutputTag<SafetyVerdict> SAFETY = new OutputTag<>("glm-safety") {};
+    public static final OutputTag<DeadLetter> ERRORS = new OutputTag<>("glm-errors") {};
+}

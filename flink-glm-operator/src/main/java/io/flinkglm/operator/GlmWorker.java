@@ -1,0 +1,121 @@
+package io.flinkglm.operator;
+
+import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.Backends;
+import io.flinkglm.runtime.engine.InferenceEngine;
+import io.flinkglm.runtime.model.Glm4Model;
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.configuration.ReadableConfig;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A GLM-4 worker as the operator sees it: the model, its tokenizer and an engine, leased from a
+ * JVM-wide registry. The model is loaded once per JVM and path and released when its last lease
+ * closes; the engine is one per subtask, or one per TaskManager when {@link GlmOptions#SHARED_ENGINE}
+ * is set (one GPU worker per machine, batching every subtask's requests together).
+ *
+ * <pre>{@code
+ * try (GlmWorker worker = GlmWorker.acquire(config, "chat-3")) {
+ *     worker.engine().submit(request);
+ * }
+ * }</pre>
+ */
+public final class GlmWorker implements AutoCloseable {
+    private static final Map<String, Shared<Loaded>> MODELS = new HashMap<>();
+    private static final Map<String, Shared<InferenceEngine>> ENGINES = new HashMap<>();
+
+    /** A model and tokenizer loaded from one directory. */
+    private record Loaded(Glm4Model model, Glm4Tokenizer tokenizer, Backend backend) {}
+
+    private static final class Shared<T> {
+        final T value;
+        int users;
+
+        Shared(T value) {
+            this.value = value;
+        }
+    }
+
+    private final String modelKey;
+    private final String engineKey;
+    private final Loaded loaded;
+    private final InferenceEngine engine;
+    private boolean closed;
+
+    private GlmWorker(String modelKey, String engineKey, Loaded loaded, InferenceEngine engine) {
+        this.modelKey = modelKey;
+        this.engineKey = engineKey;
+        this.loaded = loaded;
+        this.engine = engine;
+    }
+
+    /**
+     * Leases a worker. {@code owner} names the subtask; subtasks that share an engine ignore it.
+     */
+    public static GlmWorker acquire(ReadableConfig config, String owner) {
+        String path = config.getOptional(GlmOptions.MODEL_PATH).orElseThrow(() -> new IllegalArgumentException(
+                "no model configured: set " + GlmOptions.MODEL_PATH.key() + " to a GLM-4 checkpoint directory"));
+        String backendName = config.get(GlmOptions.BACKEND);
+        String modelKey = Path.of(path).toAbsolutePath().normalize() + "|" + backendName;
+        String engineKey = modelKey + "|" + (config.get(GlmOptions.SHARED_ENGINE) ? "shared" : owner);
+        synchronized (GlmWorker.class) {
+            Shared<Loaded> model = MODELS.computeIfAbsent(modelKey, k -> new Shared<>(load(Path.of(path), backendName)));
+            model.users++;
+            Shared<InferenceEngine> engine = ENGINES.computeIfAbsent(engineKey,
+                    k -> new Shared<>(InferenceEngine.builder(model.value.backend())
+                            .kvBytes(config.get(GlmOptions.KV_CACHE_BYTES))
+                            .blockSize(config.get(GlmOptions.BLOCK_SIZE))
+                            .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
+                            .detokenizer(model.value.tokenizer()::decode)
+                            .build()));
+            engine.users++;
+            return new GlmWorker(modelKey, engineKey, model.value, engine.value);
+        }
+    }
+
+    private static Loaded load(Path dir, String backendName) {
+        try {
+            Glm4Model model = Glm4Model.load(dir);
+            return new Loaded(model, Glm4Tokenizer.load(dir), Backends.create(backendName, model));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load GLM-4 model from " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Glm4Model model() {
+        return loaded.model();
+    }
+
+    public Glm4Tokenizer tokenizer() {
+        return loaded.tokenizer();
+    }
+
+    public InferenceEngine engine() {
+        return engine;
+    }
+
+    @Override
+    public void close() {
+        synchronized (GlmWorker.class) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            Shared<InferenceEngine> e = ENGINES.get(engineKey);
+            if (--e.users == 0) {
+                ENGINES.remove(engineKey);
+                e.value.close();
+            }
+            Shared<Loaded> m = MODELS.get(modelKey);
+            if (--m.users == 0) {
+                MODELS.remove(modelKey);
+                m.value.backend().close();
+            }
+        }
+    }
+}
