@@ -20,6 +20,7 @@ public final class Glm {
 
     static {
         COMMANDS.put("logits", new LogitsCommand());
+        COMMANDS.put("generate", new GenerateCommand());
         COMMANDS.put("make-model", new MakeModelCommand());
         COMMANDS.put("bench", new BenchCommand());
         COMMANDS.put("tokenize", new TokenizeCommand());
