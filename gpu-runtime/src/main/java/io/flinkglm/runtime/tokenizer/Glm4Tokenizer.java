@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.tokenizer;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -68,7 +69,7 @@ public final class Glm4Tokenizer {
                 file = fileOrModelDir.resolve("tokenizer.model");
             }
             if (!Files.isRegularFile(file)) {
-                throw new java.io.FileNotFoundException("neither tokenizer.json nor tokenizer.model in " + fileOrModelDir);
+                throw new FileNotFoundException("neither tokenizer.json nor tokenizer.model in " + fileOrModelDir);
             }
         }
         boolean json = file.getFileName().toString().endsWith(".json");

@@ -10,6 +10,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,6 +76,28 @@ class Glm4TokenizerTest {
         assertThat(tokenizer.specialId("<|assistant|>")).isEqualTo(151_337);
         assertThat(tokenizer.specialId("<|end_of_video|>")).isEqualTo(151_342);
         assertThat(tokenizer.stopIds()).containsExactly(151_329, 151_336, 151_338);
+    }
+
+    @Test
+    void concurrentEncodingGivesTheSameIdsAsSequential() throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            texts.add("Hello world " + i + " 晚上睡不着 def f(x):\n    return x" + (i * 7919) + " 🚀");
+        }
+        List<int[]> sequential = texts.stream().map(tokenizer::encode).toList();
+        Glm4Tokenizer shared = Glm4Tokenizer.load(SharedData.glm4().resolve("tokenizer.model")); // cold piece cache
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<List<int[]>>> runs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                runs.add(pool.submit(() -> texts.stream().map(shared::encode).toList()));
+            }
+            for (Future<List<int[]>> run : runs) {
+                assertThat(run.get()).zipSatisfy(sequential, (got, want) -> assertThat(got).containsExactly(want));
+            }
+        } finally {
+            pool.shutdown();
+        }
     }
 
     @Test
