@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 import static io.flinkglm.runtime.engine.ReferenceGeneration.concat;
 import static io.flinkglm.runtime.engine.ReferenceGeneration.prompt;
@@ -305,15 +306,38 @@ class InferenceEngineTest {
         try (InferenceEngine engine = engine().build()) {
             GenerationResult expired = await(engine.submit(GenerationRequest.builder("late", prompt(1, 5, VOCAB))
                     .deadlineMillis(System.currentTimeMillis() - 1).build()));
+            long deadline = System.currentTimeMillis() + 100;
+            // The listener holds the engine until the deadline has passed, so the outcome does not
+            // depend on how fast this machine decodes: exactly one token, then DEADLINE.
             GenerationResult running = await(engine.submit(GenerationRequest.builder("slow", prompt(2, 5, VOCAB))
-                    .sampling(sampled(1, 4000)).deadlineMillis(System.currentTimeMillis() + 200).build()));
+                    .sampling(sampled(1, 1000)).deadlineMillis(deadline)
+                    .listener((id, token, index) -> {
+                        while (System.currentTimeMillis() <= deadline) {
+                            LockSupport.parkUntil(deadline + 1);
+                        }
+                    }).build()));
 
             assertThat(expired.finishReason()).isEqualTo(FinishReason.DEADLINE);
             assertThat(expired.outputTokens()).isEmpty();
             assertThat(running.finishReason()).isEqualTo(FinishReason.DEADLINE);
-            assertThat(running.outputTokens()).isNotEmpty();
+            assertThat(running.outputTokens()).hasSize(1);
             assertNoBlockHeld(engine);
         }
+    }
+
+    @Test
+    void closingTheEngineCancelsOutstandingRequests() throws Exception {
+        InferenceEngine engine = engine().build();
+        CompletableFuture<Integer> firstToken = new CompletableFuture<>();
+        RequestHandle running = engine.submit(GenerationRequest.builder("long", prompt(3, 30, VOCAB))
+                .sampling(sampled(3, 3000)).listener((id, token, index) -> firstToken.complete(token)).build());
+        firstToken.get(30, TimeUnit.SECONDS);
+
+        engine.close();
+
+        assertThat(await(running).finishReason()).isEqualTo(FinishReason.CANCELLED);
+        assertThatThrownBy(() -> engine.submit(GenerationRequest.builder("after", prompt(1, 5, VOCAB)).build()))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
     }
 
     @Test
