@@ -7,6 +7,7 @@ import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.cpu.Kernels;
 import io.flinkglm.runtime.backend.cpu.MemoryBandwidth;
+import io.flinkglm.runtime.engine.EngineBench;
 import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.List;
@@ -21,7 +22,8 @@ final class BenchCommand implements Command {
 
     @Override
     public String usage() {
-        return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]";
+        return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]"
+                + " [--concurrency 1,4,16,64 [--output-tokens 64] [--requests-per-client 2] [--history-tokens 1000]]";
     }
 
     @Override
@@ -30,6 +32,10 @@ final class BenchCommand implements Command {
         int promptTokens = args.integer("prompt-tokens", 128);
         int decodeTokens = args.integer("decode-tokens", 32);
         String backendName = args.string("backend", "cpu");
+        int[] concurrency = args.has("concurrency") ? args.integers("concurrency") : null;
+        EngineBench.Options sweepOptions = new EngineBench.Options(args.integer("requests-per-client", 2),
+                32, 512, args.integer("output-tokens", 64), 512, 42);
+        int historyTokens = args.integer("history-tokens", 1000);
         args.rejectUnused();
         // Measured before the model is on the heap, so the probe buffer never competes with it.
         System.err.println("bench: memory-read bandwidth");
@@ -79,6 +85,18 @@ final class BenchCommand implements Command {
             result.put("achieved_bandwidth_gbs", achieved);
             result.put("measured_bandwidth_gbs", measured);
             result.put("bandwidth_fraction", achieved / measured);
+        }
+        if (concurrency != null) {
+            try (Backend backend = Backends.create(backendName, model)) {
+                System.err.println("bench: engine sweep over concurrency " + java.util.Arrays.toString(concurrency));
+                var sweep = result.putArray("sweep");
+                for (EngineBench.Level level : EngineBench.sweep(backend, concurrency, sweepOptions)) {
+                    sweep.addPOJO(level.toMap());
+                    System.err.println("bench: " + level.toMap());
+                }
+                System.err.println("bench: second turn sharing a " + historyTokens + "-token history");
+                result.putPOJO("prefix_reuse", EngineBench.prefixReuse(backend, historyTokens, 32).toMap());
+            }
         }
         return result;
     }
