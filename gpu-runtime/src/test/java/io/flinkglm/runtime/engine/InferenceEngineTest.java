@@ -70,6 +70,54 @@ class InferenceEngineTest {
     }
 
     @Test
+    void aRequestDrawsTheSameTokensAloneInABatchOfSixteenAndResumedFromImportedKv() throws Exception {
+        int[] p = prompt(77, 33, VOCAB);
+        SamplingParams params = sampled(1234, 16);
+        try (InferenceEngine engine = engine().maxBatchTokens(48).build()) {
+            int[] alone = await(engine.submit(GenerationRequest.builder("alone", p).sampling(params).build())).outputTokens();
+
+            List<RequestHandle> batch = new ArrayList<>();
+            for (int i = 0; i < 15; i++) {
+                batch.add(engine.submit(GenerationRequest.builder("n" + i, prompt(500 + i, 10 + 7 * i, VOCAB))
+                        .sampling(sampled(i, 16)).build()));
+            }
+            RequestHandle inBatch = engine.submit(GenerationRequest.builder("batched", p).sampling(params)
+                    .exportKv(true).build());
+            GenerationResult batched = await(inBatch);
+            for (RequestHandle h : batch) {
+                await(h);
+            }
+
+            GenerationResult half;
+            try (InferenceEngine other = engine().build()) {
+                half = await(other.submit(GenerationRequest.builder("half", p)
+                        .sampling(sampled(1234, 8)).exportKv(true).build()));
+            }
+            GenerationResult resumed;
+            try (InferenceEngine fresh = engine().build()) {
+                resumed = await(fresh.submit(GenerationRequest.builder("resumed", concat(p, half.outputTokens()))
+                        .sampling(sampled(1234, 8)).importedKv(half.kv()).build()));
+            }
+
+            assertThat(batched.outputTokens()).containsExactly(alone);
+            assertThat(concat(half.outputTokens(), resumed.outputTokens())).containsExactly(alone);
+        }
+    }
+
+    @Test
+    void aKvPoolGivenInBytesIsConvertedWithTheBackendsBlockSize() {
+        long perBlock;
+        try (var kv = BACKEND.newKvCache(1, 16)) {
+            perBlock = kv.bytesPerBlock();
+        }
+        try (InferenceEngine engine = InferenceEngine.builder(BACKEND).kvBytes(perBlock * 40 + perBlock / 2).build()) {
+            assertThat(engine.kvBlocks()).isEqualTo(40);
+        }
+        assertThatThrownBy(() -> InferenceEngine.builder(BACKEND).kvBlocks(8).kvBytes(1 << 20).build())
+                .hasMessageContaining("not both");
+    }
+
+    @Test
     void theSameSeedGivesTheSameTokensAndAnotherSeedOthers() throws Exception {
         int[] p = prompt(7, 20, VOCAB);
         try (InferenceEngine engine = engine().build()) {
