@@ -8,6 +8,7 @@ import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.cpu.Kernels;
 import io.flinkglm.runtime.backend.cpu.MemoryBandwidth;
 import io.flinkglm.runtime.engine.EngineBench;
+import io.flinkglm.runtime.engine.Sampler;
 import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.List;
@@ -63,7 +64,7 @@ final class BenchCommand implements Command {
             System.err.println("bench: decode of " + decodeTokens + " tokens at batch 1");
             long t1 = System.nanoTime();
             for (int i = 0; i < decodeTokens; i++) {
-                int next = argmax(logits);
+                int next = Sampler.argmax(logits);
                 logits = backend.forward(kv, List.of(
                         new SequenceChunk(new int[] {next}, promptTokens + i, table, false)))[0][0];
             }
@@ -99,15 +100,5 @@ final class BenchCommand implements Command {
             }
         }
         return result;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 }

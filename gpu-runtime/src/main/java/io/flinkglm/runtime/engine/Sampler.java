@@ -131,7 +131,8 @@ public final class Sampler {
         }
     }
 
-    static int argmax(float[] x) {
+    /** The greedy choice: the first index of the largest logit. */
+    public static int argmax(float[] x) {
         int best = 0;
         for (int i = 1; i < x.length; i++) {
             if (x[i] > x[best]) {
