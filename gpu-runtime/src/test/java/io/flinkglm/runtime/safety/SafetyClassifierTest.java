@@ -118,7 +118,7 @@ class SafetyClassifierTest {
         assertThat(prepared.request().classifyTokenIds()).isEqualTo(classifier.labelTokenIds());
         assertThat(result.outputTokens()).isEmpty();
         assertThat(verdictProbabilities(v)).containsExactly(
-                Arrays.stream(IntStream.range(0, 3).toArray()).mapToDouble(i -> result.classProbabilities()[i]).toArray(),
+                IntStream.range(0, 3).mapToDouble(i -> result.classProbabilities()[i]).toArray(),
                 within(1e-7));
         assertThat(Arrays.stream(verdictProbabilities(v)).sum()).isCloseTo(1.0, within(1e-5));
     }
