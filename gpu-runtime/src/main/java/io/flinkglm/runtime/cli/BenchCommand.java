@@ -53,8 +53,12 @@ final class BenchCommand implements Command {
         }
         ObjectNode result = Json.object();
         try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length, BLOCK)) {
+            // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
-            backend.forward(kv, List.of(new SequenceChunk(new int[] {1, 2, 3, 4}, 0, table, false)));
+            backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
+            for (int i = 0; i < 4; i++) {
+                backend.forward(kv, List.of(new SequenceChunk(new int[] {i}, promptTokens + i, table, false)));
+            }
 
             System.err.println("bench: prefill of " + promptTokens + " tokens");
             long t0 = System.nanoTime();
