@@ -127,9 +127,14 @@ class GlmChatOperatorITCase {
 
     static Map<String, ReferenceChat.Reply> expected(Configuration glm, List<ChatInput> inputs) throws Exception {
         try (ReferenceChat reference = new ReferenceChat(glm)) {
-            return reference.answer(inputs).entrySet().stream()
-                    .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().reply()));
+            return expected(reference.answer(inputs), inputs);
         }
+    }
+
+    /** The replies to {@code inputs} among a reference run's answers. */
+    static Map<String, ReferenceChat.Reply> expected(Map<String, ReferenceChat.Answer> answers, List<ChatInput> inputs) {
+        return inputs.stream().map(ChatInput::id).filter(answers::containsKey)
+                .collect(Collectors.toMap(id -> id, id -> answers.get(id).reply()));
     }
 
     /** What of a completion the engine alone would reproduce (not its latencies). By request id. */
