@@ -133,8 +133,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         getMetricGroup().gauge("glmKvStateBytes", () -> kvStateBytes);
         promptTokensComputed = addAccumulator(PROMPT_TOKENS_COMPUTED, new LongCounter());
         promptTokensCached = addAccumulator(PROMPT_TOKENS_CACHED, new LongCounter());
-        maxInFlight = addAccumulator(MAX_IN_FLIGHT, new IntMaximum());
-        maxKvStateBytes = addAccumulator(MAX_KV_STATE_BYTES, new LongMaximum());
+        maxInFlight = addAccumulator(MAX_IN_FLIGHT, new IntMaximum(0));
+        maxKvStateBytes = addAccumulator(MAX_KV_STATE_BYTES, new LongMaximum(0L));
         worker = GlmWorker.acquire(config, getOperatorID() + "-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         planner = new TurnPlanner(worker.tokenizer(), worker.model().config().eosTokenIds(), config);
         // Inputs restored from a checkpoint: every conversation with a pending list is resumed.

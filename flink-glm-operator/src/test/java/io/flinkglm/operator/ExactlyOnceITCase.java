@@ -90,6 +90,7 @@ class ExactlyOnceITCase {
         job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 
         assertThat(FailingMap.FAILED.get()).as("failures injected at records %s", FailingMap.POINTS).isEqualTo(FAILURES);
+        assertThat(GlmWorker.openEngines()).as("engines left open by %d failed attempts", FAILURES).isZero();
         List<Completion> committed = topics.readCommitted("eo-completions");
         assertThat(GlmChatOperatorITCase.answers(committed)).isEqualTo(GlmChatOperatorITCase.expected(glm, inputs));
     }

@@ -2,7 +2,9 @@ package io.flinkglm.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.connectors.records.Completion;
+import io.flinkglm.connectors.records.Prompt;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -16,6 +18,7 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -28,6 +31,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
@@ -87,6 +91,7 @@ class RescaleITCase {
             savepoint = job.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
                     .get(2, TimeUnit.MINUTES);
             JobExecutionResult result = job.getJobExecutionResult().get(1, TimeUnit.MINUTES);
+            assertThat(GlmWorker.openEngines()).as("engines left open after the stop").isZero();
 
             List<Completion> received = sink.received();
             assertThat(GlmChatOperatorITCase.answers(received.subList(turn * CONVERSATIONS, received.size())))
@@ -112,6 +117,86 @@ class RescaleITCase {
                 }
             }
         }
+    }
+
+    @Test
+    void turnsPendingAtTheSavepointAreAnsweredOnceAfterRescalingFromTwoToThree(@TempDir Path savepoints)
+            throws Exception {
+        topics.create("pending-prompts", "pending-completions");
+        Configuration config = new Configuration(glm);
+        config.set(GlmOptions.SHARED_ENGINE, true);
+        List<ChatInput> inputs = TinyGlm.conversations("pending", CONVERSATIONS, 3);
+        Map<String, ReferenceChat.Reply> expected = GlmChatOperatorITCase.expected(config, inputs);
+        topics.produce("pending-prompts", inputs);
+        Counting.reset();
+
+        try (EngineGate gate = EngineGate.shut(config)) {
+            // The engine is held: every first turn is in flight and every later one queued behind it.
+            JobClient first = startTransactional(config, 2, null);
+            Await.until("every prompt read and every first turn submitted",
+                    () -> Counting.READ.get() == inputs.size() && gate.waitingTurns() == CONVERSATIONS);
+            String savepoint = first.stopWithSavepoint(false, savepoints.toUri().toString(),
+                    SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
+            first.getJobExecutionResult().get(1, TimeUnit.MINUTES);
+            assertThat(Counting.ANSWERED.get()).as("turns answered before the savepoint").isZero();
+            gate.open();
+            Counting.reset();
+            // The restored job's source is unbounded too (a Kafka split keeps the stopping offset it was
+            // restored with): it runs until every turn is committed, then stops, committing its last output.
+            JobClient second = startTransactional(config, 3, savepoint);
+            Await.until("every turn committed",
+                    () -> topics.readCommitted("pending-completions").size() >= inputs.size());
+            second.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+                    .get(2, TimeUnit.MINUTES);
+            second.getJobExecutionResult().get(1, TimeUnit.MINUTES);
+        }
+
+        assertThat(Counting.READ.get()).as("prompts the restored job read from the topic").isZero();
+        assertThat(GlmChatOperatorITCase.answers(topics.readCommitted("pending-completions"))).isEqualTo(expected);
+        assertThat(GlmWorker.openEngines()).isZero();
+    }
+
+    /** Prompts read and turns answered by the running job, to time the savepoint and check the restore. */
+    static final class Counting {
+        static final AtomicInteger READ = new AtomicInteger();
+        static final AtomicInteger ANSWERED = new AtomicInteger();
+
+        static void reset() {
+            READ.set(0);
+            ANSWERED.set(0);
+        }
+
+        static ChatInput read(Prompt prompt) {
+            READ.incrementAndGet();
+            return ChatInput.of(prompt);
+        }
+
+        static Completion answered(Completion completion) {
+            ANSWERED.incrementAndGet();
+            return completion;
+        }
+    }
+
+    private static JobClient startTransactional(Configuration config, int parallelism, String savepoint)
+            throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(parallelism);
+        env.enableCheckpointing(500);
+        GlmStreams.chat(topics.source(env, "pending-prompts", null)
+                        .map(Counting::read, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
+                        .keyBy(ChatInput::conversationId), config)
+                .completions()
+                .map(Counting::answered, TypeInformation.of(Completion.class)).uid("answered")
+                .sinkTo(RecordKafkaSink.completions()
+                        .setBootstrapServers(kafka.bootstrapServers())
+                        .setTopic("pending-completions")
+                        .setTransactionalIdPrefix("pending-completions")
+                        .build()).uid("completions");
+        StreamGraph graph = env.getStreamGraph();
+        if (savepoint != null) {
+            graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
+        }
+        return env.executeAsync(graph);
     }
 
     private static JobClient start(Configuration config, String topic, CollectingSink<Completion> sink, int parallelism,
