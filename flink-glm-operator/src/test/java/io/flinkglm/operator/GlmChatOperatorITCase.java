@@ -80,8 +80,9 @@ class GlmChatOperatorITCase {
         ChatJob job = ChatJob.run(inputs, narrow, PARALLELISM);
 
         assertThat(job.accumulator(GlmChatOperator.MAX_IN_FLIGHT)).isEqualTo(2);
-        assertThat(job.completions()).extracting(Completion::requestId)
-                .containsExactlyInAnyOrderElementsOf(inputs.stream().map(ChatInput::id).toList());
+        // Every turn answered, and answered right: results handled while processElement yielded did
+        // not leave the next state access on another conversation's key.
+        assertThat(answers(job.completions())).isEqualTo(expected(glm, inputs));
     }
 
     @Test
