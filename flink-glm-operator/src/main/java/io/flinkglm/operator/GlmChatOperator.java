@@ -10,7 +10,12 @@ import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.RequestHandle;
+import org.apache.flink.api.common.accumulators.Accumulator;
+import org.apache.flink.api.common.accumulators.IntMaximum;
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.accumulators.LongMaximum;
 import org.apache.flink.api.common.operators.MailboxExecutor;
+import org.apache.flink.api.common.state.KeyedStateStore;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
@@ -28,6 +33,7 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
+import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -53,11 +59,22 @@ import java.util.stream.Stream;
  *
  * <p>In-flight work is bounded by {@link GlmOptions#CAPACITY}: at the bound, {@code processElement}
  * yields to the mailbox (running result mails) until a slot frees, so the source slows down.
+ *
+ * <p>Besides metrics, the operator keeps job-level accumulators, readable from the
+ * {@code JobExecutionResult}: {@value #PROMPT_TOKENS_COMPUTED} and {@value #PROMPT_TOKENS_CACHED}
+ * (prompt tokens the engine prefilled versus took from its prefix cache or imported KV),
+ * {@value #MAX_IN_FLIGHT} (the most turns one subtask had in flight) and {@value #MAX_KV_STATE_BYTES}
+ * (the largest KV one conversation keeps in state with {@link GlmOptions#KV_PERSISTENCE}).
  */
 public class GlmChatOperator extends AbstractStreamOperator<Completion>
         implements OneInputStreamOperator<ChatInput, Completion>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static final String PROMPT_TOKENS_COMPUTED = "glm-prompt-tokens-computed";
+    public static final String PROMPT_TOKENS_CACHED = "glm-prompt-tokens-cached";
+    public static final String MAX_IN_FLIGHT = "glm-max-in-flight";
+    public static final String MAX_KV_STATE_BYTES = "glm-max-kv-state-bytes";
 
     private final Configuration config;
     private final transient MailboxExecutor mailbox;
@@ -74,6 +91,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     private transient Counter completions;
     private transient Counter errors;
     private transient long kvStateBytes;
+    private transient LongCounter promptTokensComputed;
+    private transient LongCounter promptTokensCached;
+    private transient IntMaximum maxInFlight;
+    private transient LongMaximum maxKvStateBytes;
 
     public GlmChatOperator(StreamOperatorParameters<Completion> parameters, Configuration config) {
         super(parameters);
@@ -93,10 +114,12 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
             conv.enableTimeToLive(ttlConfig);
             kv.enableTimeToLive(ttlConfig);
         });
-        // The runtime context gets its keyed state store only after this method: use the context's.
-        conversations = context.getKeyedStateStore().getState(conv);
-        pending = context.getKeyedStateStore().getListState(pend);
-        kvState = context.getKeyedStateStore().getState(kv);
+        // The context's store, not getRuntimeContext()'s: the runtime context gets its keyed store only
+        // after this method returns (AbstractStreamOperator#initializeState), so using it here fails.
+        KeyedStateStore store = context.getKeyedStateStore();
+        conversations = store.getState(conv);
+        pending = store.getListState(pend);
+        kvState = store.getState(kv);
     }
 
     @Override
@@ -108,6 +131,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         errors = getMetricGroup().counter("glmErrors");
         getMetricGroup().gauge("glmInFlight", () -> inFlight.size());
         getMetricGroup().gauge("glmKvStateBytes", () -> kvStateBytes);
+        promptTokensComputed = addAccumulator(PROMPT_TOKENS_COMPUTED, new LongCounter());
+        promptTokensCached = addAccumulator(PROMPT_TOKENS_CACHED, new LongCounter());
+        maxInFlight = addAccumulator(MAX_IN_FLIGHT, new IntMaximum(0));
+        maxKvStateBytes = addAccumulator(MAX_KV_STATE_BYTES, new LongMaximum(0L));
         worker = GlmWorker.acquire(config, getOperatorID() + "-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         planner = new TurnPlanner(worker.tokenizer(), worker.model().config().eosTokenIds(), config);
         // Inputs restored from a checkpoint: every conversation with a pending list is resumed.
@@ -190,6 +217,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
                 continue;
             }
             inFlight.put(key, handle);
+            maxInFlight.add(inFlight.size());
             handle.result().whenComplete((result, failure) -> mailbox.execute(
                     () -> onResult(key, turn, result, failure), "glm result %s", turn.requestId()));
             return;
@@ -199,6 +227,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     private void onResult(String key, TurnPlanner.Turn turn, GenerationResult result, Throwable failure) throws Exception {
         inFlight.remove(key);
         setCurrentKey(key);
+        if (result != null) {
+            promptTokensComputed.add(result.computedPromptTokens());
+            promptTokensCached.add(result.cachedPromptTokens());
+        }
         List<ChatInput> queue = pendingList();
         ChatInput head = queue.get(0);
         if (failure != null) {
@@ -247,6 +279,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
             if (result.kv() != null) {
                 kvState.update(result.kv());
                 kvStateBytes = result.kv().length;
+                maxKvStateBytes.add(kvStateBytes);
             }
         }
         GenerationResult.Timings t = result.timings();
@@ -291,6 +324,11 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         } finally {
             super.close();
         }
+    }
+
+    private <V, R extends Serializable, A extends Accumulator<V, R>> A addAccumulator(String name, A accumulator) {
+        getRuntimeContext().addAccumulator(name, accumulator);
+        return accumulator;
     }
 
     private List<ChatInput> pendingList() throws Exception {

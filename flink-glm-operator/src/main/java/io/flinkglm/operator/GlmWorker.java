@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * A GLM-4 worker as the operator sees it: the model, its tokenizer and an engine, leased from a
@@ -66,13 +67,19 @@ public final class GlmWorker implements AutoCloseable {
         synchronized (GlmWorker.class) {
             Shared<Loaded> model = MODELS.computeIfAbsent(modelKey, k -> new Shared<>(load(Path.of(path), backendName)));
             model.users++;
-            Shared<InferenceEngine> engine = ENGINES.computeIfAbsent(engineKey,
-                    k -> new Shared<>(InferenceEngine.builder(model.value.backend())
-                            .kvBytes(config.get(GlmOptions.KV_CACHE_BYTES))
-                            .blockSize(config.get(GlmOptions.BLOCK_SIZE))
-                            .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
-                            .detokenizer(model.value.tokenizer()::decode)
-                            .build()));
+            Shared<InferenceEngine> engine;
+            try {
+                engine = ENGINES.computeIfAbsent(engineKey,
+                        k -> new Shared<>(InferenceEngine.builder(model.value.backend())
+                                .kvBytes(config.get(GlmOptions.KV_CACHE_BYTES))
+                                .blockSize(config.get(GlmOptions.BLOCK_SIZE))
+                                .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
+                                .detokenizer(model.value.tokenizer()::decode)
+                                .build()));
+            } catch (RuntimeException e) {
+                release(MODELS, modelKey, loaded -> loaded.backend().close()); // no lease was handed out
+                throw e;
+            }
             engine.users++;
             return new GlmWorker(modelKey, engineKey, model.value, engine.value);
         }
@@ -106,16 +113,24 @@ public final class GlmWorker implements AutoCloseable {
                 return;
             }
             closed = true;
-            Shared<InferenceEngine> e = ENGINES.get(engineKey);
-            if (--e.users == 0) {
-                ENGINES.remove(engineKey);
-                e.value.close();
-            }
-            Shared<Loaded> m = MODELS.get(modelKey);
-            if (--m.users == 0) {
-                MODELS.remove(modelKey);
-                m.value.backend().close();
-            }
+            release(ENGINES, engineKey, InferenceEngine::close);
+            release(MODELS, modelKey, loaded -> loaded.backend().close());
+        }
+    }
+
+    /** Ends one lease of a shared value; the last one closes it. Called holding the class lock. */
+    private static <T> void release(Map<String, Shared<T>> registry, String key, Consumer<T> closer) {
+        Shared<T> shared = registry.get(key);
+        if (--shared.users == 0) {
+            registry.remove(key);
+            closer.accept(shared.value);
+        }
+    }
+
+    /** Engines open in this JVM: none once every lease is closed (tests check that restarts leak none). */
+    static int openEngines() {
+        synchronized (GlmWorker.class) {
+            return ENGINES.size();
         }
     }
 }

@@ -1,0 +1,222 @@
+package io.flinkglm.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flinkglm.connectors.kafka.RecordKafkaSink;
+import io.flinkglm.connectors.records.Completion;
+import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * Stop with a savepoint at parallelism 2, restore at 3, stop again, restore at 1: every conversation
+ * keeps its history across both rescales, so each turn after a restore answers exactly as an
+ * uninterrupted run; with {@code glm.state.kv-persistence} the restored turn prefills only its new
+ * tokens, the history's KV coming from state.
+ */
+class RescaleITCase {
+    private static final int CONVERSATIONS = 8;
+    private static final int[] PARALLELISM = {2, 3, 1};
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(3)
+            .build());
+
+    private static EmbeddedKafkaBroker kafka;
+    private static ChatTopics topics;
+    private static Configuration glm;
+
+    @BeforeAll
+    static void start(@TempDir Path model) throws Exception {
+        glm = TinyGlm.write(model, 17);
+        kafka = EmbeddedKafkaBroker.start();
+        topics = new ChatTopics(kafka);
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+    }
+
+    @ParameterizedTest(name = "kv-persistence {0}")
+    @ValueSource(booleans = {true, false})
+    void conversationsSurviveRescalingFromTwoToThreeToOne(boolean kvPersistence, @TempDir Path savepoints) throws Exception {
+        String name = "rescale-" + kvPersistence;
+        String topic = name + "-prompts";
+        topics.create(topic);
+        Configuration config = new Configuration(glm);
+        config.set(GlmOptions.KV_PERSISTENCE, kvPersistence);
+        List<ChatInput> inputs = TinyGlm.conversations(name, CONVERSATIONS, PARALLELISM.length);
+        Map<String, ReferenceChat.Answer> uninterrupted;
+        try (ReferenceChat reference = new ReferenceChat(glm)) {
+            uninterrupted = reference.answer(inputs);
+        }
+        CollectingSink<Completion> sink = new CollectingSink<>();
+
+        String savepoint = null;
+        for (int turn = 0; turn < PARALLELISM.length; turn++) {
+            List<ChatInput> turnInputs = TinyGlm.turn(name, CONVERSATIONS, turn);
+            topics.produce(topic, turnInputs);
+            JobClient job = start(config, topic, sink, PARALLELISM[turn], savepoint);
+            int answered = (turn + 1) * CONVERSATIONS;
+            Await.until(answered + " answers", () -> sink.count() >= answered);
+            savepoint = job.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+                    .get(2, TimeUnit.MINUTES);
+            JobExecutionResult result = job.getJobExecutionResult().get(1, TimeUnit.MINUTES);
+            assertThat(GlmWorker.openEngines()).as("engines left open after the stop").isZero();
+
+            List<Completion> received = sink.received();
+            assertThat(GlmChatOperatorITCase.answers(received.subList(turn * CONVERSATIONS, received.size())))
+                    .as("turn %d at parallelism %d", turn, PARALLELISM[turn])
+                    .isEqualTo(GlmChatOperatorITCase.expected(uninterrupted, turnInputs));
+            long computed = (Long) result.getAccumulatorResult(GlmChatOperator.PROMPT_TOKENS_COMPUTED);
+            long cached = (Long) result.getAccumulatorResult(GlmChatOperator.PROMPT_TOKENS_CACHED);
+            long kvBytes = (Long) result.getAccumulatorResult(GlmChatOperator.MAX_KV_STATE_BYTES);
+            System.out.printf("kv-persistence %s, turn %d at parallelism %d: prompt tokens computed %d, cached %d;"
+                            + " largest KV in state %d bytes; savepoint %d bytes%n", kvPersistence, turn,
+                    PARALLELISM[turn], computed, cached, kvBytes, size(savepoint));
+            if (turn > 0) {
+                // What the history alone costs to prefill again: all of it but the one token whose KV the
+                // previous turn never computed (its last, sampled token).
+                long history = turnInputs.stream().mapToLong(in -> uninterrupted.get(in.id()).historyTokens() - 1).sum();
+                long prompts = turnInputs.stream().mapToLong(in -> uninterrupted.get(in.id()).promptTokens()).sum();
+                if (kvPersistence) {
+                    assertThat(cached).as("prompt tokens taken from the restored KV").isEqualTo(history);
+                    assertThat(computed).as("prompt tokens prefilled").isEqualTo(prompts - history);
+                } else {
+                    assertThat(computed).as("prompt tokens prefilled without KV in state")
+                            .isGreaterThan(prompts - history);
+                }
+            }
+        }
+    }
+
+    @Test
+    void turnsPendingAtTheSavepointAreAnsweredOnceAfterRescalingFromTwoToThree(@TempDir Path savepoints)
+            throws Exception {
+        topics.create("pending-prompts", "pending-completions");
+        Configuration config = new Configuration(glm);
+        config.set(GlmOptions.SHARED_ENGINE, true);
+        List<ChatInput> inputs = TinyGlm.conversations("pending", CONVERSATIONS, 3);
+        Map<String, ReferenceChat.Reply> expected = GlmChatOperatorITCase.expected(config, inputs);
+        topics.produce("pending-prompts", inputs);
+        Counting.reset();
+
+        try (EngineGate gate = EngineGate.shut(config)) {
+            // The engine is held: every first turn is in flight and every later one queued behind it.
+            JobClient first = startTransactional(config, 2, null);
+            Await.until("every prompt read and every first turn submitted",
+                    () -> Counting.READ.get() == inputs.size() && gate.waitingTurns() == CONVERSATIONS);
+            String savepoint = first.stopWithSavepoint(false, savepoints.toUri().toString(),
+                    SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES);
+            first.getJobExecutionResult().get(1, TimeUnit.MINUTES);
+            assertThat(Counting.ANSWERED.get()).as("turns answered before the savepoint").isZero();
+            gate.open();
+            Counting.reset();
+            // The restored job's source is unbounded too (a Kafka split keeps the stopping offset it was
+            // restored with): it runs until every turn is committed, then stops, committing its last output.
+            JobClient second = startTransactional(config, 3, savepoint);
+            Await.until("every turn committed",
+                    () -> topics.readCommitted("pending-completions").size() >= inputs.size());
+            second.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
+                    .get(2, TimeUnit.MINUTES);
+            second.getJobExecutionResult().get(1, TimeUnit.MINUTES);
+        }
+
+        assertThat(Counting.READ.get()).as("prompts the restored job read from the topic").isZero();
+        assertThat(GlmChatOperatorITCase.answers(topics.readCommitted("pending-completions"))).isEqualTo(expected);
+        assertThat(GlmWorker.openEngines()).isZero();
+    }
+
+    /** Prompts read and turns answered by the running job, to time the savepoint and check the restore. */
+    static final class Counting {
+        static final AtomicInteger READ = new AtomicInteger();
+        static final AtomicInteger ANSWERED = new AtomicInteger();
+
+        static void reset() {
+            READ.set(0);
+            ANSWERED.set(0);
+        }
+
+        static ChatInput read(Prompt prompt) {
+            READ.incrementAndGet();
+            return ChatInput.of(prompt);
+        }
+
+        static Completion answered(Completion completion) {
+            ANSWERED.incrementAndGet();
+            return completion;
+        }
+    }
+
+    private static JobClient startTransactional(Configuration config, int parallelism, String savepoint)
+            throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(parallelism);
+        env.enableCheckpointing(500);
+        GlmStreams.chat(topics.source(env, "pending-prompts", null)
+                        .map(Counting::read, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
+                        .keyBy(ChatInput::conversationId), config)
+                .completions()
+                .map(Counting::answered, TypeInformation.of(Completion.class)).uid("answered")
+                .sinkTo(RecordKafkaSink.completions()
+                        .setBootstrapServers(kafka.bootstrapServers())
+                        .setTopic("pending-completions")
+                        .setTransactionalIdPrefix("pending-completions")
+                        .build()).uid("completions");
+        StreamGraph graph = env.getStreamGraph();
+        if (savepoint != null) {
+            graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
+        }
+        return env.executeAsync(graph);
+    }
+
+    private static JobClient start(Configuration config, String topic, CollectingSink<Completion> sink, int parallelism,
+                                   String savepoint) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(parallelism);
+        GlmStreams.chat(topics.source(env, topic, null)
+                        .map(ChatInput::of, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
+                        .keyBy(ChatInput::conversationId), config)
+                .completions().sinkTo(sink).uid("completions");
+        StreamGraph graph = env.getStreamGraph();
+        if (savepoint != null) {
+            graph.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(savepoint, false));
+        }
+        return env.executeAsync(graph);
+    }
+
+    private static long size(String savepoint) throws IOException {
+        try (Stream<Path> files = Files.walk(Path.of(URI.create(savepoint)))) {
+            return files.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.flinkglm.operator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.flinkglm.connectors.records.ChatMessage;
+import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.records.Task;
+import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.runtime.chat.ChatTemplate;
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
+import org.apache.flink.configuration.Configuration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/** How a conversation's turns become prompt tokens and seeds. */
+class TurnPlannerTest {
+    private static Glm4Tokenizer tokenizer;
+    private static TurnPlanner planner;
+    private static int user;
+
+    @BeforeAll
+    static void tokenizer(@TempDir Path dir) throws Exception {
+        tokenizer = Glm4Tokenizer.load(SyntheticTokenizer.write(dir, 1024));
+        planner = new TurnPlanner(tokenizer, List.of(), new Configuration());
+        user = tokenizer.specialId("<|user|>");
+    }
+
+    @Test
+    void aSecondTurnContinuesTheFirstPromptReplyAndStopTokenWithoutRepeatingTheRoleToken() throws Exception {
+        ConversationState state = new ConversationState();
+        int[] first = planner.plan(state, ChatInput.of(TinyGlm.prompt("r1", "c", "hello there"))).promptTokens();
+        int[] reply = {tokenizer.encode("hi")[0], tokenizer.encode("!")[0]};
+        state.tokens = concat(first, reply, new int[] {user}); // the reply stopped at <|user|>
+        state.generations = 1;
+
+        int[] second = planner.plan(state, ChatInput.of(TinyGlm.prompt("r2", "c", "and again"))).promptTokens();
+
+        assertThat(first).startsWith(ChatTemplate.encode(tokenizer,
+                List.of(io.flinkglm.runtime.chat.ChatMessage.user("hello there")), true));
+        assertThat(second).startsWith(state.tokens);
+        int[] rendered = ChatTemplate.encode(tokenizer,
+                List.of(io.flinkglm.runtime.chat.ChatMessage.user("and again")), true);
+        // [gMASK] <sop> <|user|> of the rendered turn are dropped: the context already ends with <|user|>.
+        assertThat(Arrays.copyOfRange(second, state.tokens.length, second.length))
+                .containsExactly(Arrays.copyOfRange(rendered, 3, rendered.length));
+        assertThat(IntStream.of(second).filter(t -> t == user).count()).isEqualTo(2);
+    }
+
+    @Test
+    void aReplyCutOffByLengthIsFollowedByTheNextTurnsRoleToken() throws Exception {
+        ConversationState state = new ConversationState();
+        int[] first = planner.plan(state, ChatInput.of(TinyGlm.prompt("r1", "c", "hello"))).promptTokens();
+        state.tokens = concat(first, tokenizer.encode("cut"), new int[0]); // no stop token: max tokens reached
+        state.generations = 1;
+
+        int[] second = planner.plan(state, ChatInput.of(TinyGlm.prompt("r2", "c", "more"))).promptTokens();
+
+        assertThat(second).startsWith(state.tokens);
+        assertThat(second[state.tokens.length]).isEqualTo(user);
+    }
+
+    @Test
+    void seedsAreStablePerRequestIdAndDifferPerRequestAndGeneration() throws Exception {
+        ConversationState fresh = new ConversationState();
+        ConversationState later = new ConversationState();
+        later.tokens = new int[] {1, 2, 3};
+        later.generations = 1;
+        ChatInput input = ChatInput.of(TinyGlm.prompt("req-7", "c", "hello"));
+
+        long seed = planner.plan(fresh, input).sampling().seed();
+
+        assertThat(planner.plan(new ConversationState(), input).sampling().seed()).isEqualTo(seed);
+        assertThat(TurnPlanner.seedOf("req-7")).isEqualTo(TurnPlanner.seedOf("req-7")).isEqualTo(seed);
+        assertThat(planner.plan(fresh, ChatInput.of(TinyGlm.prompt("req-8", "c", "hello"))).sampling().seed())
+                .isNotEqualTo(seed);
+        assertThat(planner.plan(later, input).sampling().seed()).isNotEqualTo(seed);
+    }
+
+    @Test
+    void aPromptWithBothTextAndMessagesIsInvalid() {
+        Prompt both = new Prompt("r", "c", null, "text", List.of(new ChatMessage("user", "hi", null)),
+                null, null, null, Task.CHAT);
+
+        assertThatThrownBy(() -> planner.plan(new ConversationState(), ChatInput.of(both)))
+                .isInstanceOf(TurnPlanner.InvalidInput.class).hasMessageContaining("both text and messages");
+    }
+
+    @Test
+    void aToolResultForAnUnknownCallIsInvalid() {
+        assertThatThrownBy(() -> planner.plan(new ConversationState(), ChatInput.of(new ToolResult("c", "call-9", "{}"))))
+                .isInstanceOf(TurnPlanner.InvalidInput.class).hasMessageContaining("call-9").hasMessageContaining("none is pending");
+    }
+
+    private static int[] concat(int[]... parts) {
+        int[] all = new int[0];
+        for (int[] p : parts) {
+            int n = all.length;
+            all = Arrays.copyOf(all, n + p.length);
+            System.arraycopy(p, 0, all, n, p.length);
+        }
+        return all;
+    }
+}
