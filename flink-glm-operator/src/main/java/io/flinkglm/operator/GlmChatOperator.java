@@ -7,6 +7,8 @@ import io.flinkglm.connectors.records.DeadLetter;
 import io.flinkglm.connectors.records.FunctionCall;
 import io.flinkglm.runtime.chat.AssistantReply;
 import io.flinkglm.runtime.chat.ChatMessage;
+import io.flinkglm.runtime.chat.ToolCallValidator;
+import io.flinkglm.runtime.chat.ValidatedToolCall;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.RequestHandle;
@@ -40,6 +42,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -76,6 +79,9 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     public static final String MAX_IN_FLIGHT = "glm-max-in-flight";
     public static final String MAX_KV_STATE_BYTES = "glm-max-kv-state-bytes";
 
+    /** How soon a turn the engine's full queue refused is offered again. */
+    private static final long ENGINE_FULL_RETRY_MS = 10;
+
     private final Configuration config;
     private final transient MailboxExecutor mailbox;
 
@@ -88,6 +94,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     private transient Map<String, RequestHandle> inFlight;
     /** Conversations whose next turn is ready but waits for a free slot, oldest first. */
     private transient ArrayDeque<String> ready;
+    private transient boolean retryScheduled;
     private transient Counter completions;
     private transient Counter errors;
     private transient long kvStateBytes;
@@ -155,36 +162,51 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         if (busy) {
             return; // turns of one conversation run strictly in order: this one waits for the head
         }
-        while (inFlight.size() >= capacity() || !ready.isEmpty()) {
-            startReadyTurns();
-            if (inFlight.size() >= capacity()) {
-                mailbox.yield(); // backpressure: run result mails until a slot frees
-            }
+        ready.add(key);
+        startReadyTurns();
+        while (!ready.isEmpty()) {
+            mailbox.yield(); // backpressure: run result (and retry) mails until this turn is submitted
         }
-        startTurn(key);
     }
 
     private int capacity() {
         return config.get(GlmOptions.CAPACITY);
     }
 
-    /** Starts queued conversations while there is room. */
+    /**
+     * Starts queued conversations, oldest first, while this operator has slots and the engine takes
+     * them. An engine whose queue is full (shared by other subtasks) is retried on a timer.
+     */
     private void startReadyTurns() throws Exception {
         while (!ready.isEmpty() && inFlight.size() < capacity()) {
-            startTurn(ready.poll());
+            String key = ready.poll();
+            if (!startTurn(key)) {
+                ready.addFirst(key);
+                if (!retryScheduled) {
+                    retryScheduled = true;
+                    long at = getProcessingTimeService().getCurrentProcessingTime() + ENGINE_FULL_RETRY_MS;
+                    getProcessingTimeService().registerTimer(at, time -> {
+                        retryScheduled = false;
+                        startReadyTurns();
+                    });
+                }
+                return;
+            }
         }
     }
 
     /**
      * Submits the head of a conversation's pending list. Inputs that cannot become a turn go to the
      * error output and the next one is tried, so a bad record never blocks its conversation.
+     *
+     * @return false if the engine's queue was full and nothing was submitted
      */
-    private void startTurn(String key) throws Exception {
+    private boolean startTurn(String key) throws Exception {
         setCurrentKey(key);
         while (true) {
             List<ChatInput> queue = pendingList();
             if (queue.isEmpty()) {
-                return;
+                return true;
             }
             ChatInput head = queue.get(0);
             ConversationState state = stateOrNew();
@@ -210,7 +232,11 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
             }
             RequestHandle handle;
             try {
-                handle = worker.engine().submit(request.build());
+                Optional<RequestHandle> submitted = worker.engine().trySubmit(request.build());
+                if (submitted.isEmpty()) {
+                    return false;
+                }
+                handle = submitted.get();
             } catch (IllegalArgumentException e) {
                 emitError(head, "engine rejected the turn: " + e.getMessage(), "submit");
                 pending.update(queue.subList(1, queue.size()));
@@ -220,7 +246,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
             maxInFlight.add(inFlight.size());
             handle.result().whenComplete((result, failure) -> mailbox.execute(
                     () -> onResult(key, turn, result, failure), "glm result %s", turn.requestId()));
-            return;
+            return true;
         }
     }
 
@@ -251,13 +277,30 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         startReadyTurns();
     }
 
-    /** Stores the turn in the conversation and emits its completion or function call. */
+    /**
+     * Stores the turn in the conversation and emits its completion or function call. A call the
+     * tools do not allow (unknown name, arguments that are not JSON or break the tool's schema) is
+     * an error record with the raw text, and the turn is not kept: the conversation stays as it was.
+     */
     private void complete(String key, ChatInput head, TurnPlanner.Turn turn, GenerationResult result) throws Exception {
         int[] out = result.outputTokens();
         String text = worker.tokenizer().decode(out);
         int observation = worker.tokenizer().specialId("<|observation|>");
-        AssistantReply reply = AssistantReply.parse(text, result.stopTokenId() == observation);
+        // A raw completion is text whatever stopped it; a chat turn may be a function call.
+        AssistantReply reply = turn.remember()
+                ? turn.toolChoice().parseReply(text, result.stopTokenId() == observation)
+                : new AssistantReply.Text(text);
         ConversationState state = stateOrNew();
+        ValidatedToolCall call = null;
+        if (reply instanceof AssistantReply.FunctionCall fc) {
+            String tools = turn.toolsJson() != null ? turn.toolsJson() : state.toolsJson;
+            call = ToolCallValidator.fromJson(tools == null ? "[]" : tools).validate(fc, turn.toolChoice());
+            if (call instanceof ValidatedToolCall.Invalid invalid) {
+                emitError(head, "invalid function call (" + invalid.reason() + "): " + invalid.message()
+                        + "; raw text: " + fc.name() + "\n" + fc.rawArguments(), "function-call");
+                return;
+            }
+        }
         if (turn.remember()) {
             state.tokens = concat(turn.promptTokens(), out, result.stopTokenId());
             state.generations++;
@@ -265,8 +308,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
                 state.toolsJson = turn.toolsJson();
             }
             List<ChatMessage> added = new ArrayList<>(turn.newMessages());
-            if (reply instanceof AssistantReply.FunctionCall call) {
-                added.add(call.toMessage());
+            if (reply instanceof AssistantReply.FunctionCall fc) {
+                added.add(fc.toMessage());
                 state.pendingCallId = turn.requestId() + "-call-" + state.generations;
                 state.pendingRequestId = turn.requestId();
             } else {
@@ -283,14 +326,16 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
             }
         }
         GenerationResult.Timings t = result.timings();
-        if (reply instanceof AssistantReply.FunctionCall call && turn.remember()) {
+        if (call != null) {
+            String arguments = call instanceof ValidatedToolCall.Function f ? JSON.writeValueAsString(f.arguments())
+                    : ((ValidatedToolCall.BuiltIn) call).rawArguments();
             output.collect(GlmOutputs.FUNCTION_CALLS, new StreamRecord<>(new FunctionCall(turn.requestId(), key,
-                    state.pendingCallId, call.name(), call.rawArguments())));
+                    turn.remember() ? state.pendingCallId : null, ((AssistantReply.FunctionCall) reply).name(), arguments)));
             return;
         }
         completions.inc();
-        output.collect(new StreamRecord<>(new Completion(turn.requestId(), key, reply instanceof AssistantReply.Text tx
-                ? tx.text() : text, result.finishReason() == GenerationResult.FinishReason.STOP ? "stop" : "length",
+        output.collect(new StreamRecord<>(new Completion(turn.requestId(), key, ((AssistantReply.Text) reply).text(),
+                result.finishReason() == GenerationResult.FinishReason.STOP ? "stop" : "length",
                 result.promptTokens(), out.length, millis(t.queueNanos()), millis(t.firstTokenNanos()),
                 millis(t.totalNanos()))));
     }
@@ -304,11 +349,9 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     @Override
     public void endInput() throws Exception {
         // A bounded input: answer everything before the operator finishes.
+        startReadyTurns();
         while (!inFlight.isEmpty() || !ready.isEmpty()) {
-            startReadyTurns();
-            if (!inFlight.isEmpty()) {
-                mailbox.yield();
-            }
+            mailbox.yield();
         }
     }
 

@@ -10,6 +10,7 @@ import io.flinkglm.connectors.records.ToolResult;
 import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.chat.ChatRole;
 import io.flinkglm.runtime.chat.ChatTemplate;
+import io.flinkglm.runtime.chat.ToolChoice;
 import io.flinkglm.runtime.engine.SamplingParams;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import org.apache.flink.configuration.ReadableConfig;
@@ -51,7 +52,7 @@ final class TurnPlanner {
      * @param remember     whether the conversation state keeps this turn (not for raw completions)
      */
     record Turn(String requestId, int[] promptTokens, List<ChatMessage> newMessages, String toolsJson,
-                SamplingParams sampling, boolean remember) {}
+                ToolChoice toolChoice, SamplingParams sampling, boolean remember) {}
 
     private final Glm4Tokenizer tokenizer;
     private final ReadableConfig config;
@@ -79,7 +80,7 @@ final class TurnPlanner {
             if (prompt.text() == null) {
                 throw new InvalidInput("task complete needs text, not messages");
             }
-            return new Turn(prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null,
+            return new Turn(prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null, ToolChoice.none(),
                     sampling(prompt.requestId(), 0, prompt.sampling()), false);
         }
         if (prompt.task() != Task.CHAT) {
@@ -105,7 +106,15 @@ final class TurnPlanner {
         if (toolsJson != null) {
             attachTools(messages, toolsJson);
         }
-        return new Turn(prompt.requestId(), extend(state.tokens, messages), messages, toolsJson,
+        ToolChoice choice = toolChoice(prompt.toolChoice());
+        messages = choice.applyTo(messages);
+        int[] tokens = extend(state.tokens, messages);
+        int[] forced = choice.forcedPrefix(tokenizer);
+        if (forced.length > 0) {
+            tokens = Arrays.copyOf(tokens, tokens.length + forced.length);
+            System.arraycopy(forced, 0, tokens, tokens.length - forced.length, forced.length);
+        }
+        return new Turn(prompt.requestId(), tokens, messages, toolsJson, choice,
                 sampling(prompt.requestId(), state.generations, prompt.sampling()), true);
     }
 
@@ -116,7 +125,7 @@ final class TurnPlanner {
                     + (state.pendingCallId == null ? " (none is pending)" : " (pending: " + state.pendingCallId + ")"));
         }
         List<ChatMessage> messages = List.of(ChatMessage.observation(result.content() == null ? "" : result.content()));
-        return new Turn(state.pendingRequestId, extend(state.tokens, messages), messages, null,
+        return new Turn(state.pendingRequestId, extend(state.tokens, messages), messages, null, ToolChoice.auto(),
                 sampling(state.pendingRequestId, state.generations, null), true);
     }
 
@@ -133,6 +142,21 @@ final class TurnPlanner {
         int[] out = Arrays.copyOf(context, context.length + rendered.length - from);
         System.arraycopy(rendered, from, out, context.length, rendered.length - from);
         return out;
+    }
+
+    /** A prompt's tool_choice: "auto" (or absent), "none", a function name, or OpenAI's JSON object form. */
+    private static ToolChoice toolChoice(String choice) throws InvalidInput {
+        try {
+            if (choice == null || choice.equals("auto")) {
+                return ToolChoice.auto();
+            }
+            if (choice.equals("none")) {
+                return ToolChoice.none();
+            }
+            return choice.strip().startsWith("{") ? ToolChoice.fromOpenAi(JSON.readTree(choice)) : ToolChoice.function(choice);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
+            throw new InvalidInput("invalid tool_choice " + choice + ": " + e.getMessage());
+        }
     }
 
     private static void attachTools(List<ChatMessage> messages, String toolsJson) throws InvalidInput {

@@ -1,0 +1,131 @@
+package io.flinkglm.operator;
+
+import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.records.Task;
+import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.runtime.testing.ScriptedCheckpoint;
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The function-calling loop through the operator: a forced call comes out as a typed FunctionCall,
+ * its ToolResult goes back in as an observation and the conversation continues to the answer; calls
+ * the tools do not allow become error records with the raw text. The model is a scripted checkpoint
+ * (real weights, real forward pass) whose greedy continuation is: forced prefix "get_weather\n" →
+ * "{}" → {@code <|observation|>}, and {@code <|assistant|>} → "OK" → {@code <|user|>}.
+ */
+class ToolLoopITCase {
+    @RegisterExtension
+    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
+            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+
+    private static final String WEATHER = """
+            [{"type": "function", "function": {"name": "get_weather", "description": "Weather now",
+              "parameters": {"type": "object", "properties": {"location": {"type": "string"}}}}}]""";
+    private static final String STRICT_WEATHER = WEATHER.replace("}}}}}]", "}}, \"required\": [\"location\"]}}}]");
+
+    @TempDir
+    static Path model;
+
+    @BeforeAll
+    static void writeScriptedModel() throws Exception {
+        ScriptedCheckpoint.write(model, Map.of()); // first pass: only to read the synthetic tokenizer
+        Glm4Tokenizer tok = Glm4Tokenizer.load(model);
+        Map<Integer, Integer> script = new HashMap<>();
+        int[] prefix = tok.encode("get_weather\n");
+        chain(script, prefix[prefix.length - 1], tok.encode("{}"), tok.specialId("<|observation|>"));
+        chain(script, tok.specialId("<|assistant|>"), tok.encode("OK"), tok.specialId("<|user|>"));
+        ScriptedCheckpoint.write(model, script);
+    }
+
+    @Test
+    void callsGoOutResultsComeBackAndTheConversationReachesItsAnswer() throws Exception {
+        List<ChatInput> inputs = List.of(
+                ChatInput.of(prompt("r1", "c1", "What's the weather in Beijing?", WEATHER, "get_weather")),
+                ChatInput.of(new ToolResult("c1", "r1-call-1", "{\"temperature\": 25}")),
+                ChatInput.of(prompt("r2", "c1", "And tomorrow?", null, "get_weather")),
+                ChatInput.of(new ToolResult("c1", "r2-call-3", "{\"temperature\": 21}")),
+                ChatInput.of(prompt("r3", "c1", "Thanks", null, null)));
+
+        List<String> out = run(inputs);
+
+        assertThat(out).containsExactlyInAnyOrder(
+                "call r1 c1 r1-call-1 get_weather {}",
+                "completion r1 c1 OK stop",
+                "call r2 c1 r2-call-3 get_weather {}",
+                "completion r2 c1 OK stop",
+                "completion r3 c1 OK stop");
+    }
+
+    @Test
+    void callsTheToolsDoNotAllowAndStrayResultsAreErrorsAndTheJobGoesOn() throws Exception {
+        List<ChatInput> inputs = List.of(
+                ChatInput.of(prompt("s1", "strict", "Weather?", STRICT_WEATHER, "get_weather")),
+                ChatInput.of(prompt("u1", "unknown", "Time?", WEATHER, "get_time")),
+                ChatInput.of(new ToolResult("nobody", "no-such-call", "{}")),
+                ChatInput.of(prompt("ok1", "fine", "Hello", WEATHER, null)));
+
+        List<String> out = run(inputs);
+
+        assertThat(out).filteredOn(s -> s.startsWith("error")).hasSize(3);
+        assertThat(out).anyMatch(s -> s.contains("SCHEMA_VIOLATION") && s.contains("raw text: get_weather\n{}"));
+        assertThat(out).anyMatch(s -> s.contains("UNKNOWN_TOOL"));
+        assertThat(out).anyMatch(s -> s.contains("answers no pending call"));
+        assertThat(out).contains("completion ok1 fine OK stop");
+    }
+
+    private static List<String> run(List<ChatInput> inputs) throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(GlmOptions.MODEL_PATH, model.toString());
+        conf.set(GlmOptions.BACKEND, "cpu");
+        conf.set(GlmOptions.MAX_TOKENS, 8);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        GlmStreams.Chat chat = GlmStreams.chat(env.fromData(inputs).keyBy(ChatInput::conversationId), conf);
+        DataStream<String> all = chat.completions()
+                .map(c -> "completion " + c.requestId() + " " + c.conversationId() + " " + c.text() + " " + c.finishReason())
+                .union(chat.functionCalls().map(f -> "call " + f.requestId() + " " + f.conversationId() + " "
+                        + f.callId() + " " + f.name() + " " + f.argumentsJson()))
+                .union(chat.errors().map(e -> "error " + e.stage() + " " + e.reason()));
+        List<String> out = new ArrayList<>();
+        all.executeAndCollect().forEachRemaining(out::add);
+        return out;
+    }
+
+    private static Prompt prompt(String requestId, String conversation, String text, String tools, String toolChoice) {
+        return new Prompt(requestId, conversation, null, text, null, tools, null, toolChoice, Task.CHAT);
+    }
+
+    /** Scripts from → tokens[0] → ... → last token → stop; every token may have one successor only. */
+    private static void chain(Map<Integer, Integer> script, int from, int[] tokens, int stop) {
+        int at = from;
+        for (int next : tokens) {
+            link(script, at, next);
+            at = next;
+        }
+        link(script, at, stop);
+    }
+
+    private static void link(Map<Integer, Integer> script, int from, int to) {
+        Integer before = script.putIfAbsent(from, to);
+        if (before != null && before != to) {
+            throw new IllegalStateException("token " + from + " would need two successors: " + before + " and " + to);
+        }
+    }
+}

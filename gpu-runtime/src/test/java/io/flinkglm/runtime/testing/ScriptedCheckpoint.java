@@ -1,0 +1,87 @@
+package io.flinkglm.runtime.testing;
+
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.runtime.model.ModelConfig;
+import io.flinkglm.runtime.model.RandomCheckpoint;
+import io.flinkglm.runtime.model.SafetensorsWriter;
+import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A real GLM-4 checkpoint whose greedy next token is a chosen function of the last token: a model
+ * that says what a test needs (a function call, a short answer) through the ordinary forward pass.
+ *
+ * <p>How: attention and MLP write nothing back ({@code o_proj} and {@code down_proj} are zero), so
+ * the final hidden state is the last token's embedding. Each scripted token {@code a} embeds as the
+ * unit vector {@code e_slot(a)}, and the successor {@code b} has {@code lm_head[b] = 16 e_slot(a)}, so
+ * after the final norm (which scales a unit vector to {@code sqrt(hidden)}) logit {@code b} is 128 and
+ * every other logit is near zero. Unscripted tokens embed as small random vectors and never win.
+ *
+ * <pre>{@code
+ * ScriptedCheckpoint.write(dir, Map.of(assistantId, okId, okId, userId)); // <|assistant|> -> "OK" -> <|user|>
+ * }</pre>
+ */
+public final class ScriptedCheckpoint {
+    public static final int VOCAB = 1024;
+
+    private ScriptedCheckpoint() {}
+
+    /** The config of every scripted checkpoint: the "tiny" preset, f32. */
+    public static ModelConfig config() {
+        return RandomCheckpoint.preset("tiny", DType.F32);
+    }
+
+    /** Writes config.json, model.safetensors and a synthetic tokenizer of {@link #VOCAB} ids. */
+    public static void write(Path dir, Map<Integer, Integer> successors) throws IOException {
+        ModelConfig c = config();
+        int hidden = c.hiddenSize();
+        if (successors.size() > hidden) {
+            throw new IllegalArgumentException("at most " + hidden + " scripted tokens, got " + successors.size());
+        }
+        RandomCheckpoint.write(dir, c, DType.F32, 1, 1, null); // config.json, then overwrite the weights
+        SyntheticTokenizer.write(dir, VOCAB);
+
+        float[] embed = new float[VOCAB * hidden];
+        float[] lmHead = new float[VOCAB * hidden];
+        SplittableRandom rng = new SplittableRandom(5);
+        for (int i = 0; i < embed.length; i++) {
+            embed[i] = (float) (rng.nextDouble() - 0.5) * 0.02f;
+        }
+        int slot = 0;
+        for (Map.Entry<Integer, Integer> e : successors.entrySet()) {
+            int from = e.getKey();
+            java.util.Arrays.fill(embed, from * hidden, (from + 1) * hidden, 0f);
+            embed[from * hidden + slot] = 1f;
+            lmHead[e.getValue() * hidden + slot] = 16f;
+            slot++;
+        }
+        SafetensorsWriter writer = new SafetensorsWriter();
+        Map<String, long[]> shapes = RandomCheckpoint.tensorShapes(c);
+        shapes.forEach((name, shape) -> writer.declare(name, DType.F32, shape));
+        writer.write(dir.resolve("model.safetensors"), (name, sink) -> {
+            long[] shape = shapes.get(name);
+            long n = shape.length == 1 ? shape[0] : shape[0] * shape[1];
+            if (name.equals("model.embed_tokens.weight")) {
+                sink.floats(embed);
+            } else if (name.equals("lm_head.weight")) {
+                sink.floats(lmHead);
+            } else if (name.endsWith("norm.weight")) {
+                float[] ones = new float[(int) n];
+                java.util.Arrays.fill(ones, 1f);
+                sink.floats(ones);
+            } else {
+                sink.floats(new float[(int) n]); // attention and MLP contribute nothing
+            }
+        });
+    }
+
+    /** The ids of a text's tokens, each of which may appear at most once in a script. */
+    public static List<Integer> ids(int[] tokens) {
+        return java.util.Arrays.stream(tokens).boxed().toList();
+    }
+}
