@@ -93,9 +93,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
             conv.enableTimeToLive(ttlConfig);
             kv.enableTimeToLive(ttlConfig);
         });
-        conversations = getRuntimeContext().getState(conv);
-        pending = getRuntimeContext().getListState(pend);
-        kvState = getRuntimeContext().getState(kv);
+        // The runtime context gets its keyed state store only after this method: use the context's.
+        conversations = context.getKeyedStateStore().getState(conv);
+        pending = context.getKeyedStateStore().getListState(pend);
+        kvState = context.getKeyedStateStore().getState(kv);
     }
 
     @Override

@@ -76,4 +76,29 @@ public final class GlmOptions {
             .booleanType().defaultValue(false)
             .withDescription("Keep each conversation's KV bytes in keyed state, so after a restore or rescale "
                     + "the next turn prefills only its new tokens. Costs state size (reported as a metric).");
+
+    /** Which texts the safety classifier checks. */
+    public enum ModerationMode { NONE, PROMPTS, COMPLETIONS, BOTH }
+
+    /** What happens to a prompt the classifier flags. */
+    public enum FlaggedPrompt { REFUSE, DROP }
+
+    public static final ConfigOption<ModerationMode> MODERATION = ConfigOptions.key("glm.moderation.mode")
+            .enumType(ModerationMode.class).defaultValue(ModerationMode.NONE)
+            .withDescription("Classify prompts before generation, completions after it, both, or none. "
+                    + "Every checked text yields a SafetyVerdict on the safety output.");
+
+    public static final ConfigOption<FlaggedPrompt> FLAGGED_PROMPTS = ConfigOptions.key("glm.moderation.flagged-prompts")
+            .enumType(FlaggedPrompt.class).defaultValue(FlaggedPrompt.REFUSE)
+            .withDescription("A flagged prompt is never generated: REFUSE answers it with a completion whose "
+                    + "finish_reason is content_filter, DROP answers it with its verdict only.");
+
+    public static final ConfigOption<String> MODERATION_POLICY = ConfigOptions.key("glm.moderation.policy")
+            .stringType().noDefaultValue()
+            .withDescription("A JSON safety policy file (categories, wording, thresholds, labels); "
+                    + "unset: GLM-4's SafetyBench categories.");
+
+    public static final ConfigOption<Integer> MODERATION_CAPACITY = ConfigOptions.key("glm.moderation.capacity")
+            .intType().defaultValue(64)
+            .withDescription("Classifications in flight per subtask (one prefill each, no decoding).");
 }

@@ -3,46 +3,153 @@ package io.flinkglm.operator;
 import io.flinkglm.connectors.records.Completion;
 import io.flinkglm.connectors.records.DeadLetter;
 import io.flinkglm.connectors.records.FunctionCall;
+import io.flinkglm.connectors.records.Prompt;
 import io.flinkglm.connectors.records.SafetyVerdict;
+import io.flinkglm.connectors.records.Task;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
+import java.util.concurrent.TimeUnit;
+
 /**
- * The entry point: GLM-4 chat on a stream of conversation inputs keyed by conversation id.
+ * The entry point: GLM-4 chat on a stream of conversation inputs keyed by conversation id, with
+ * optional moderation of prompts (before generation) and completions (after it).
  *
  * <pre>{@code
  * Configuration conf = new Configuration();
  * conf.set(GlmOptions.MODEL_PATH, "/models/glm-4-9b-chat-hf");
+ * conf.set(GlmOptions.MODERATION, GlmOptions.ModerationMode.PROMPTS);
  * GlmStreams.Chat chat = GlmStreams.chat(inputs.keyBy(ChatInput::conversationId), conf);
  * chat.completions().sinkTo(completionSink);
  * chat.functionCalls().sinkTo(callSink);
+ * chat.safety().sinkTo(verdictSink);
  * chat.errors().sinkTo(deadLetterSink);
  * }</pre>
+ *
+ * <p>Prompts with task {@code moderate} are always classified and answered by their verdict only;
+ * they never reach generation.
  */
 public final class GlmStreams {
     private GlmStreams() {}
 
-    /** The outputs of a chat operator. */
-    public record Chat(SingleOutputStreamOperator<Completion> completions) {
-        public DataStream<FunctionCall> functionCalls() {
-            return completions.getSideOutput(GlmOutputs.FUNCTION_CALLS);
+    /** The outputs of a chat pipeline. */
+    public record Chat(DataStream<Completion> completions, DataStream<FunctionCall> functionCalls,
+                       DataStream<SafetyVerdict> safety, DataStream<DeadLetter> errors) {}
+
+    public static Chat chat(KeyedStream<ChatInput, String> inputs, Configuration config) {
+        GlmOptions.ModerationMode mode = config.get(GlmOptions.MODERATION);
+        boolean checkPrompts = mode == GlmOptions.ModerationMode.PROMPTS || mode == GlmOptions.ModerationMode.BOTH;
+        boolean checkCompletions = mode == GlmOptions.ModerationMode.COMPLETIONS || mode == GlmOptions.ModerationMode.BOTH;
+        boolean refuse = config.get(GlmOptions.FLAGGED_PROMPTS) == GlmOptions.FlaggedPrompt.REFUSE;
+
+        // Stage 1: classify prompts (all of them, or only task=moderate ones); ordered, so a
+        // conversation's inputs keep their order.
+        SingleOutputStreamOperator<ChatInput> screened = AsyncDataStream.orderedWait(inputs,
+                        new SafetyCheck<>(config, SafetyVerdict.Checked.PROMPT, new PromptSubject(checkPrompts)),
+                        config.get(GlmOptions.REQUEST_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
+                        config.get(GlmOptions.MODERATION_CAPACITY))
+                .uid("glm-prompt-safety").name("glm-prompt-safety")
+                .process(new ModerationRouter<>(refuse ? GlmStreams::refusePrompt : null, GlmStreams::moderationOnly),
+                        TypeInformation.of(ChatInput.class))
+                .uid("glm-prompt-screen").name("glm-prompt-screen");
+
+        // Stage 2: generation, keyed by conversation. Keyed again rather than reinterpreted: a key's
+        // inputs all come from one upstream subtask, so their order survives the exchange.
+        SingleOutputStreamOperator<Completion> generated = screened.keyBy(ChatInput::conversationId)
+                .transform("glm-chat", TypeInformation.of(Completion.class), new GlmChatOperatorFactory(config))
+                .uid("glm-chat");
+
+        DataStream<Completion> completions = generated;
+        DataStream<SafetyVerdict> safety = screened.getSideOutput(GlmOutputs.SAFETY);
+        DataStream<DeadLetter> errors = screened.getSideOutput(GlmOutputs.ERRORS).union(generated.getSideOutput(GlmOutputs.ERRORS));
+
+        // Stage 3: classify completions.
+        if (checkCompletions) {
+            SingleOutputStreamOperator<Completion> checked = AsyncDataStream.orderedWait(generated,
+                            new SafetyCheck<>(config, SafetyVerdict.Checked.COMPLETION, new CompletionSubject()),
+                            config.get(GlmOptions.REQUEST_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
+                            config.get(GlmOptions.MODERATION_CAPACITY))
+                    .uid("glm-completion-safety").name("glm-completion-safety")
+                    .process(new ModerationRouter<>(GlmStreams::withhold, c -> false), TypeInformation.of(Completion.class))
+                    .uid("glm-completion-screen").name("glm-completion-screen");
+            completions = checked.union(checked.getSideOutput(ModerationRouter.REFUSALS));
+            safety = safety.union(checked.getSideOutput(GlmOutputs.SAFETY));
+            errors = errors.union(checked.getSideOutput(GlmOutputs.ERRORS));
+        }
+        return new Chat(completions.union(screened.getSideOutput(ModerationRouter.REFUSALS)),
+                generated.getSideOutput(GlmOutputs.FUNCTION_CALLS), safety, errors);
+    }
+
+    private static boolean moderationOnly(ChatInput in) {
+        return in.prompt != null && in.prompt.task() == Task.MODERATE;
+    }
+
+    private static Completion refusePrompt(ChatInput in) {
+        return new Completion(in.prompt.requestId(), in.prompt.conversationId(), null, "content_filter", 0, 0, 0, 0, 0);
+    }
+
+    private static Completion withhold(Completion c) {
+        return new Completion(c.requestId(), c.conversationId(), null, "content_filter", c.promptTokens(),
+                c.completionTokens(), c.queueMs(), c.ttftMs(), c.totalMs());
+    }
+
+    /** The text of a prompt that needs a verdict: its text, or its last user message; tool results are not checked. */
+    static final class PromptSubject implements SafetyCheck.Subject<ChatInput> {
+        private static final long serialVersionUID = 1L;
+        private final boolean checkAll;
+
+        PromptSubject(boolean checkAll) {
+            this.checkAll = checkAll;
         }
 
-        public DataStream<SafetyVerdict> safety() {
-            return completions.getSideOutput(GlmOutputs.SAFETY);
+        @Override
+        public String apply(ChatInput in) {
+            Prompt p = in.prompt;
+            if (p == null || (!checkAll && p.task() != Task.MODERATE)) {
+                return null;
+            }
+            if (p.text() != null) {
+                return p.text();
+            }
+            for (int i = p.messages() == null ? -1 : p.messages().size() - 1; i >= 0; i--) {
+                if ("user".equals(p.messages().get(i).role()) && p.messages().get(i).content() != null) {
+                    return p.messages().get(i).content();
+                }
+            }
+            return null;
         }
 
-        public DataStream<DeadLetter> errors() {
-            return completions.getSideOutput(GlmOutputs.ERRORS);
+        @Override
+        public String requestId(ChatInput in) {
+            return in.id();
+        }
+
+        @Override
+        public String conversationId(ChatInput in) {
+            return in.conversationId();
         }
     }
 
-    public static Chat chat(KeyedStream<ChatInput, String> inputs, Configuration config) {
-        SingleOutputStreamOperator<Completion> out = inputs.transform("glm-chat",
-                TypeInformation.of(Completion.class), new GlmChatOperatorFactory(config));
-        return new Chat(out.uid("glm-chat"));
+    static final class CompletionSubject implements SafetyCheck.Subject<Completion> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String apply(Completion c) {
+            return c.text();
+        }
+
+        @Override
+        public String requestId(Completion c) {
+            return c.requestId();
+        }
+
+        @Override
+        public String conversationId(Completion c) {
+            return c.conversationId();
+        }
     }
 }

@@ -9,11 +9,12 @@ import java.util.Map;
  *
  * <pre>{@code
  * new SafetyVerdict("req-1", "conv-7", SafetyVerdict.Checked.PROMPT,
- *         Map.of("violence", 0.91, "self_harm", 0.02), List.of("violence"), true)
+ *         Map.of("violence", 0.91, "self_harm", 0.02), List.of("violence"), true, null)
  * }</pre>
  *
  * @param scores probability per category, each in [0, 1]
  * @param flaggedCategories the categories whose score passed their threshold
+ * @param openaiCategoryScores the scores under OpenAI moderation category names, or null
  */
 public record SafetyVerdict(
         String requestId,
@@ -21,7 +22,8 @@ public record SafetyVerdict(
         Checked checked,
         Map<String, Double> scores,
         List<String> flaggedCategories,
-        boolean flagged)
+        boolean flagged,
+        Map<String, Double> openaiCategoryScores)
         implements WireRecord {
 
     /** Which text was classified. */

@@ -13,8 +13,10 @@ import java.util.Set;
 final class Args {
     private final Map<String, String> values = new HashMap<>();
     private final Set<String> used = new HashSet<>();
+    private final java.io.InputStream stdin;
 
-    Args(String[] argv, int from, Set<String> flags) {
+    Args(String[] argv, int from, Set<String> flags, java.io.InputStream stdin) {
+        this.stdin = stdin;
         for (int i = from; i < argv.length; i++) {
             String a = argv[i];
             if (!a.startsWith("--")) {
@@ -32,6 +34,11 @@ final class Args {
                 throw new UsageException("--" + key + " needs a value");
             }
         }
+    }
+
+    /** The command's standard input. */
+    java.io.InputStream stdin() {
+        return stdin;
     }
 
     String string(String key, String fallback) {

@@ -7,6 +7,8 @@ import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.cpu.Kernels;
 import io.flinkglm.runtime.backend.cpu.MemoryBandwidth;
+import io.flinkglm.runtime.engine.EngineBench;
+import io.flinkglm.runtime.engine.Sampler;
 import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.List;
@@ -21,7 +23,8 @@ final class BenchCommand implements Command {
 
     @Override
     public String usage() {
-        return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]";
+        return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]"
+                + " [--concurrency 1,4,16,64 [--output-tokens 64] [--requests-per-client 2] [--history-tokens 1000]]";
     }
 
     @Override
@@ -30,6 +33,10 @@ final class BenchCommand implements Command {
         int promptTokens = args.integer("prompt-tokens", 128);
         int decodeTokens = args.integer("decode-tokens", 32);
         String backendName = args.string("backend", "cpu");
+        int[] concurrency = args.has("concurrency") ? args.integers("concurrency") : null;
+        EngineBench.Options sweepOptions = new EngineBench.Options(args.integer("requests-per-client", 2),
+                32, 512, args.integer("output-tokens", 64), 512, 42);
+        int historyTokens = args.integer("history-tokens", 1000);
         args.rejectUnused();
         // Measured before the model is on the heap, so the probe buffer never competes with it.
         System.err.println("bench: memory-read bandwidth");
@@ -46,8 +53,12 @@ final class BenchCommand implements Command {
         }
         ObjectNode result = Json.object();
         try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length, BLOCK)) {
+            // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
-            backend.forward(kv, List.of(new SequenceChunk(new int[] {1, 2, 3, 4}, 0, table, false)));
+            backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
+            for (int i = 0; i < 4; i++) {
+                backend.forward(kv, List.of(new SequenceChunk(new int[] {i}, promptTokens + i, table, false)));
+            }
 
             System.err.println("bench: prefill of " + promptTokens + " tokens");
             long t0 = System.nanoTime();
@@ -57,7 +68,7 @@ final class BenchCommand implements Command {
             System.err.println("bench: decode of " + decodeTokens + " tokens at batch 1");
             long t1 = System.nanoTime();
             for (int i = 0; i < decodeTokens; i++) {
-                int next = argmax(logits);
+                int next = Sampler.argmax(logits);
                 logits = backend.forward(kv, List.of(
                         new SequenceChunk(new int[] {next}, promptTokens + i, table, false)))[0][0];
             }
@@ -80,16 +91,18 @@ final class BenchCommand implements Command {
             result.put("measured_bandwidth_gbs", measured);
             result.put("bandwidth_fraction", achieved / measured);
         }
-        return result;
-    }
-
-    private static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
+        if (concurrency != null) {
+            try (Backend backend = Backends.create(backendName, model)) {
+                System.err.println("bench: engine sweep over concurrency " + java.util.Arrays.toString(concurrency));
+                var sweep = result.putArray("sweep");
+                for (EngineBench.Level level : EngineBench.sweep(backend, concurrency, sweepOptions)) {
+                    sweep.addPOJO(level.toMap());
+                    System.err.println("bench: " + level.toMap());
+                }
+                System.err.println("bench: second turn sharing a " + historyTokens + "-token history");
+                result.putPOJO("prefix_reuse", EngineBench.prefixReuse(backend, historyTokens, 32).toMap());
             }
         }
-        return best;
+        return result;
     }
 }

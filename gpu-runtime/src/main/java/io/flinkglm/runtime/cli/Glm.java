@@ -34,11 +34,11 @@ public final class Glm {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "glm: %5$s%6$s%n");
         }
-        System.exit(run(argv, System.out, System.err));
+        System.exit(run(argv, System.in, System.out, System.err));
     }
 
     /** Runs one command line; returns the exit code. */
-    static int run(String[] argv, PrintStream out, PrintStream err) {
+    static int run(String[] argv, java.io.InputStream in, PrintStream out, PrintStream err) {
         if (argv.length == 0 || !COMMANDS.containsKey(argv[0])) {
             err.println(argv.length == 0 ? "glm: no command given" : "glm: unknown command \"" + argv[0] + "\"");
             printUsage(err);
@@ -46,7 +46,7 @@ public final class Glm {
         }
         Command command = COMMANDS.get(argv[0]);
         try {
-            Args args = new Args(argv, 1, command.flags());
+            Args args = new Args(argv, 1, command.flags(), in);
             Object result = command.run(args);
             if (result instanceof String text) {
                 out.print(text);

@@ -319,7 +319,12 @@ public final class InferenceEngine implements AutoCloseable {
         byte[] kv = null;
         if (s.request.exportKv() && blocks.hasBlocks(s.id) && s.numComputed > 0) {
             // The last sampled token has no KV yet: export exactly the computed positions.
-            kv = runner.export(s.tokens(0, s.numComputed), blocks.blockTable(s.id));
+            try {
+                kv = runner.export(s.tokens(0, s.numComputed), blocks.blockTable(s.id));
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "KV export of request " + s.request.requestId() + " failed", e);
+                message = (message == null ? "" : message + "; ") + "KV export failed: " + e;
+            }
         }
         scheduler.remove(s);
         if (s.queued) {

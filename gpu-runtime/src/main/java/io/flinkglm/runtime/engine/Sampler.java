@@ -31,26 +31,25 @@ public final class Sampler {
         if (p.isGreedy()) {
             return argmax(x);
         }
-        // Candidates sorted by logit (descending, then id): top-k and top-p both keep a prefix of this order.
-        Integer[] order = new Integer[x.length];
-        for (int i = 0; i < order.length; i++) {
-            order[i] = i;
+        double invTemperature = 1 / p.temperature();
+        float max = x[argmax(x)];
+        double[] e = new double[x.length];
+        double total = 0;
+        for (int i = 0; i < x.length; i++) {
+            e[i] = Math.exp((x[i] - max) * invTemperature);
+            total += e[i];
         }
-        Arrays.sort(order, (a, b) -> x[a] != x[b] ? Float.compare(x[b], x[a]) : Integer.compare(a, b));
-        int keep = p.topK() == 0 ? x.length : Math.min(p.topK(), x.length);
-
-        double max = x[order[0]] / p.temperature();
-        double[] prob = new double[keep];
+        int[] candidates = candidates(x, e, total, p);
+        int keep = candidates.length;
         double sum = 0;
         for (int i = 0; i < keep; i++) {
-            prob[i] = Math.exp(x[order[i]] / p.temperature() - max);
-            sum += prob[i];
+            sum += e[candidates[i]];
         }
         if (p.topP() < 1) {
             double cumulative = 0;
             int n = 0;
             while (n < keep) {
-                cumulative += prob[n++] / sum;
+                cumulative += e[candidates[n++]] / sum;
                 if (cumulative >= p.topP()) {
                     break;
                 }
@@ -58,18 +57,67 @@ public final class Sampler {
             keep = n;
             sum = 0;
             for (int i = 0; i < keep; i++) {
-                sum += prob[i];
+                sum += e[candidates[i]];
             }
         }
         double u = uniform(p.seed(), position) * sum;
         double cumulative = 0;
         for (int i = 0; i < keep; i++) {
-            cumulative += prob[i];
+            cumulative += e[candidates[i]];
             if (u < cumulative) {
-                return order[i];
+                return candidates[i];
             }
         }
-        return order[keep - 1]; // u rounded up to sum: the last kept candidate
+        return candidates[keep - 1]; // u rounded up to sum: the last kept candidate
+    }
+
+    /**
+     * The tokens top-k and top-p may keep, most likely first (lower id on ties). Sorting a 151k
+     * vocabulary per token would dominate a decode step, so only what can matter is sorted: the k
+     * best for top-k; for top-p alone, tokens with probability at least (1 - p) / vocab, because the
+     * rest together hold less than 1 - p and so can never be needed to reach p. With neither, every
+     * token in id order.
+     */
+    private static int[] candidates(float[] x, double[] e, double total, SamplingParams p) {
+        int v = x.length;
+        long[] keys;
+        int n = 0;
+        if (p.topK() > 0 && p.topK() < v) {
+            keys = new long[v];
+            for (int i = 0; i < v; i++) {
+                keys[n++] = sortKey(x[i], i);
+            }
+            // Full primitive sort of packed keys: simple, exact, a few ms at 151k only when top-k is used.
+            Arrays.sort(keys, 0, n);
+            n = p.topK();
+        } else if (p.topP() < 1) {
+            double floor = (1 - p.topP()) / v * total;
+            keys = new long[v];
+            for (int i = 0; i < v; i++) {
+                if (e[i] >= floor) {
+                    keys[n++] = sortKey(x[i], i);
+                }
+            }
+            Arrays.sort(keys, 0, n);
+        } else {
+            int[] all = new int[v];
+            for (int i = 0; i < v; i++) {
+                all[i] = i;
+            }
+            return all;
+        }
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (int) keys[i];
+        }
+        return out;
+    }
+
+    /** Sorts ascending as (logit descending, id ascending): order-preserving float bits, inverted, over the id. */
+    private static long sortKey(float logit, int id) {
+        int bits = Float.floatToIntBits(logit);
+        bits ^= (bits >> 31) & 0x7fffffff;
+        return ((long) ~bits << 32) | id;
     }
 
     /** HF's RepetitionPenaltyLogitsProcessor: each distinct seen token is penalised once. */
@@ -83,7 +131,8 @@ public final class Sampler {
         }
     }
 
-    static int argmax(float[] x) {
+    /** The greedy choice: the first index of the largest logit. */
+    public static int argmax(float[] x) {
         int best = 0;
         for (int i = 1; i < x.length; i++) {
             if (x[i] > x[best]) {

@@ -39,6 +39,43 @@ public enum DType {
         return (short) ((bits + rounding) >>> 16);
     }
 
+    /**
+     * f32 to IEEE half with round-to-nearest-even (Float.floatToFloat16 exists only from JDK 20).
+     * Values beyond the half range become infinities; tiny values flush through the subnormals.
+     */
+    public static short floatToF16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int exp = ((bits >>> 23) & 0xff) - 127 + 15;
+        int mant = bits & 0x7fffff;
+        if (Float.isNaN(f)) {
+            return (short) (sign | 0x7e00);
+        }
+        if (exp >= 0x1f) {
+            return (short) (sign | 0x7c00);
+        }
+        if (exp <= 0) {
+            if (exp < -10) {
+                return (short) sign;
+            }
+            mant |= 0x800000; // make the implicit bit explicit, then shift into the subnormal range
+            int shift = 14 - exp;
+            int half = mant >> shift;
+            int rest = mant & ((1 << shift) - 1);
+            int midpoint = 1 << (shift - 1);
+            if (rest > midpoint || (rest == midpoint && (half & 1) == 1)) {
+                half++;
+            }
+            return (short) (sign | half);
+        }
+        int half = (exp << 10) | (mant >> 13);
+        int rest = mant & 0x1fff;
+        if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) {
+            half++; // may carry into the exponent, which is still the right rounding
+        }
+        return (short) (sign | half);
+    }
+
     /** IEEE half to f32 (Float.float16ToFloat exists only from JDK 20). */
     public static float f16ToFloat(short half) {
         int h = half & 0xffff;

@@ -35,7 +35,11 @@ public final class RandomCheckpoint {
      * parameters, larger than any CPU cache, for benchmarks) or {@code 9b-shape} (glm-4-9b-chat-hf).
      */
     public static ModelConfig preset(String name, DType dtype) {
-        String torchDtype = dtype == DType.BF16 ? "bfloat16" : "float32";
+        String torchDtype = switch (dtype) {
+            case BF16 -> "bfloat16";
+            case F16 -> "float16";
+            case F32 -> "float32";
+        };
         List<Integer> eos = List.of(151329, 151336, 151338);
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "tiny" -> new ModelConfig(ModelConfig.Layout.HF, 64, 2, 4, 2, 16, 128, 1024, 4096,

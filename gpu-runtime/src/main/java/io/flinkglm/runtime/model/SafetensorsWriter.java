@@ -83,7 +83,7 @@ public final class SafetensorsWriter {
                         switch (e.dtype()) {
                             case F32 -> buf.putFloat(v);
                             case BF16 -> buf.putShort(DType.floatToBf16(v));
-                            case F16 -> throw new UnsupportedOperationException("writing F16 is not supported");
+                            case F16 -> buf.putShort(DType.floatToF16(v));
                         }
                     }
                     writeFully(ch, buf.flip());

@@ -17,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * top half of f32). The activations are permuted once per product to match (evens, then odds, per
  * 2L columns), which costs O(tokens * cols) against the matrix's O(rows * cols).
  *
- * <p>Up to four tokens share each weight load; each keeps its own accumulator, so a token's result
- * is the same in a group of four as alone.
+ * <p>Up to four tokens share each weight load; each keeps its own accumulators, so a token's result
+ * is the same in a group of four as alone. Two accumulators per token (even and odd columns) halve
+ * the fma dependency chain, which at batch 1 would otherwise cap one core below memory speed.
  */
 final class VectorKernels extends Kernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -79,17 +80,30 @@ final class VectorKernels extends Kernels {
         int full = vectorCols(w);
         int base = r * cols;
         int xo = t * cols;
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector accEven = FloatVector.zero(F);
+        FloatVector accOdd = FloatVector.zero(F);
         for (int c = 0; c < full; c += 2 * L) {
             IntVector wi = ShortVector.fromArray(S, w.bf16, base + c).reinterpretAsInts();
-            FloatVector even = wi.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector odd = wi.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
-            acc = even.fma(FloatVector.fromArray(F, x, xo + c), acc);
-            acc = odd.fma(FloatVector.fromArray(F, x, xo + c + L), acc);
+            accEven = even(wi).fma(FloatVector.fromArray(F, x, xo + c), accEven);
+            accOdd = odd(wi).fma(FloatVector.fromArray(F, x, xo + c + L), accOdd);
         }
-        return acc.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, xo, full);
+        return accEven.add(accOdd).reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, xo, full);
     }
 
+    /** The even columns of 2L bf16 values loaded as L ints: the low halves, moved up to f32 position. */
+    private static FloatVector even(IntVector wi) {
+        return wi.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /** The odd columns: the high halves, already in f32 position once the low half is cleared. */
+    private static FloatVector odd(IntVector wi) {
+        return wi.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
+    }
+
+    /**
+     * Four tokens per weight load. Each token keeps an even and an odd accumulator, updated in the
+     * same order as {@link #bf16Row1}, so its result is bit-identical to computing it alone.
+     */
     private static void bf16Row4(Matrix w, int r, float[] x, int t, float[] out) {
         int cols = w.cols;
         int full = vectorCols(w);
@@ -98,24 +112,32 @@ final class VectorKernels extends Kernels {
         int x1 = x0 + cols;
         int x2 = x1 + cols;
         int x3 = x2 + cols;
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
+        FloatVector e0 = FloatVector.zero(F);
+        FloatVector o0 = FloatVector.zero(F);
+        FloatVector e1 = FloatVector.zero(F);
+        FloatVector o1 = FloatVector.zero(F);
+        FloatVector e2 = FloatVector.zero(F);
+        FloatVector o2 = FloatVector.zero(F);
+        FloatVector e3 = FloatVector.zero(F);
+        FloatVector o3 = FloatVector.zero(F);
         for (int c = 0; c < full; c += 2 * L) {
             IntVector wi = ShortVector.fromArray(S, w.bf16, base + c).reinterpretAsInts();
-            FloatVector even = wi.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-            FloatVector odd = wi.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
-            a0 = odd.fma(FloatVector.fromArray(F, x, x0 + c + L), even.fma(FloatVector.fromArray(F, x, x0 + c), a0));
-            a1 = odd.fma(FloatVector.fromArray(F, x, x1 + c + L), even.fma(FloatVector.fromArray(F, x, x1 + c), a1));
-            a2 = odd.fma(FloatVector.fromArray(F, x, x2 + c + L), even.fma(FloatVector.fromArray(F, x, x2 + c), a2));
-            a3 = odd.fma(FloatVector.fromArray(F, x, x3 + c + L), even.fma(FloatVector.fromArray(F, x, x3 + c), a3));
+            FloatVector even = even(wi);
+            FloatVector odd = odd(wi);
+            e0 = even.fma(FloatVector.fromArray(F, x, x0 + c), e0);
+            o0 = odd.fma(FloatVector.fromArray(F, x, x0 + c + L), o0);
+            e1 = even.fma(FloatVector.fromArray(F, x, x1 + c), e1);
+            o1 = odd.fma(FloatVector.fromArray(F, x, x1 + c + L), o1);
+            e2 = even.fma(FloatVector.fromArray(F, x, x2 + c), e2);
+            o2 = odd.fma(FloatVector.fromArray(F, x, x2 + c + L), o2);
+            e3 = even.fma(FloatVector.fromArray(F, x, x3 + c), e3);
+            o3 = odd.fma(FloatVector.fromArray(F, x, x3 + c + L), o3);
         }
         int rows = w.rows;
-        out[t * rows + r] = a0.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x0, full);
-        out[(t + 1) * rows + r] = a1.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x1, full);
-        out[(t + 2) * rows + r] = a2.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x2, full);
-        out[(t + 3) * rows + r] = a3.reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x3, full);
+        out[t * rows + r] = e0.add(o0).reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x0, full);
+        out[(t + 1) * rows + r] = e1.add(o1).reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x1, full);
+        out[(t + 2) * rows + r] = e2.add(o2).reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x2, full);
+        out[(t + 3) * rows + r] = e3.add(o3).reduceLanes(VectorOperators.ADD) + bf16Tail(w, base, x, x3, full);
     }
 
     private static float bf16Tail(Matrix w, int base, float[] x, int xo, int from) {

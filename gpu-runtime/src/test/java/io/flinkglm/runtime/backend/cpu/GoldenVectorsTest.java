@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.engine.Sampler;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.testing.SharedData;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -50,7 +51,7 @@ class GoldenVectorsTest {
             float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, blocks, false)))[0][0];
             List<Integer> generated = new ArrayList<>();
             for (int i = 0; i < greedy.length; i++) {
-                int next = argmax(logits);
+                int next = Sampler.argmax(logits);
                 generated.add(next);
                 logits = backend.forward(kv, List.of(
                         new SequenceChunk(new int[] {next}, prompt.length + i, blocks, false)))[0][0];
@@ -69,16 +70,6 @@ class GoldenVectorsTest {
         }
         assertThat(expected.size()).isEqualTo(actual.length);
         return maxDiff / maxRef;
-    }
-
-    static int argmax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     static int[] ints(JsonNode array) {
