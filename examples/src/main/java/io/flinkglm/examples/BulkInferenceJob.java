@@ -3,18 +3,21 @@ package io.flinkglm.examples;
 import io.flinkglm.connectors.records.Completion;
 import io.flinkglm.connectors.records.FunctionCall;
 import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.records.SafetyVerdict;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.operator.GlmStreams;
 import java.time.Duration;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.datastream.DataStream;
 
 /**
  * Bulk inference: every prompt is answered on its own (task {@code complete} or {@code chat}), with no
  * memory of earlier prompts of its conversation, so prompts spread over all subtasks by request id and
  * batch freely on the engine. Answers go to the completions topic (function calls, when a prompt offers
- * tools, to the function-calls topic); undecodable records and failed requests to the dead-letter topic.
+ * tools, to the function-calls topic; safety verdicts, when {@code glm.moderation} is on, to the
+ * safety-verdicts topic); undecodable records and failed requests to the dead-letter topic.
  *
  * <pre>{@code
  * flink run -c io.flinkglm.examples.BulkInferenceJob flink-glm-examples.jar \
@@ -40,26 +43,30 @@ public final class BulkInferenceJob {
         if (pipeline.config().getOptional(GlmOptions.STATE_TTL).isEmpty()) {
             pipeline.config().set(GlmOptions.STATE_TTL, DEFAULT_STATE_TTL);
         }
-        GlmStreams.Chat chat = pipeline.chat(pipeline.read(Prompt.class)
-                .map(ChatInput::of, TypeInformation.of(ChatInput.class)).name("prompt")
-                .keyBy(RequestKey::of, Types.STRING));
+        DataStream<ChatInput> inputs = pipeline.read(Prompt.class)
+                .map(RequestKey::ownConversation, TypeInformation.of(ChatInput.class)).name("one conversation per prompt");
+        GlmStreams.Chat chat = pipeline.chat(inputs.keyBy(ChatInput::conversationId, Types.STRING));
         pipeline.write(chat.completions().map(RequestKey::restore, TypeInformation.of(Completion.class))
                 .name("restore conversation id"), Completion.class);
         pipeline.write(chat.functionCalls().map(RequestKey::restore, TypeInformation.of(FunctionCall.class))
                 .name("restore conversation id"), FunctionCall.class);
+        pipeline.write(chat.safety().map(RequestKey::restore, TypeInformation.of(SafetyVerdict.class))
+                .name("restore conversation id"), SafetyVerdict.class);
     }
 
     /**
-     * The operator's key when each request is its own conversation. The operator stamps its key on what it
-     * emits as the conversation id, so the key carries the real one too, after the length-prefixed request
-     * id: {@code "5:req-7conv-1"}. Length-prefixed rather than separated, so no id can contain the separator.
+     * Each prompt its own conversation. The operator keys by conversation id and stamps it on what it emits,
+     * so the prompt travels with a conversation id that carries both ids, the length-prefixed request id
+     * first ({@code "5:req-7conv-1"}), and the real one is restored on the way out. Length-prefixed rather
+     * than separated, so no id can contain the separator.
      */
     static final class RequestKey {
         private RequestKey() {}
 
-        static String of(ChatInput input) {
-            String requestId = input.id();
-            return requestId.length() + ":" + requestId + input.conversationId();
+        static ChatInput ownConversation(Prompt p) {
+            String key = p.requestId().length() + ":" + p.requestId() + p.conversationId();
+            return ChatInput.of(new Prompt(p.requestId(), key, p.tenant(), p.text(), p.messages(), p.tools(),
+                    p.sampling(), p.toolChoice(), p.task()));
         }
 
         static String conversationId(String key) {
@@ -75,6 +82,11 @@ public final class BulkInferenceJob {
         static FunctionCall restore(FunctionCall f) {
             return new FunctionCall(f.requestId(), conversationId(f.conversationId()), f.callId(), f.name(),
                     f.argumentsJson());
+        }
+
+        static SafetyVerdict restore(SafetyVerdict v) {
+            return new SafetyVerdict(v.requestId(), conversationId(v.conversationId()), v.checked(), v.scores(),
+                    v.flaggedCategories(), v.flagged(), v.openaiCategoryScores());
         }
     }
 }

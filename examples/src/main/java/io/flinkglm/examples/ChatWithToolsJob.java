@@ -3,6 +3,7 @@ package io.flinkglm.examples;
 import io.flinkglm.connectors.records.Completion;
 import io.flinkglm.connectors.records.FunctionCall;
 import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.records.SafetyVerdict;
 import io.flinkglm.connectors.records.ToolResult;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmStreams;
@@ -41,5 +42,6 @@ public final class ChatWithToolsJob {
         GlmStreams.Chat chat = pipeline.chat(prompts.union(toolResults).keyBy(ChatInput::conversationId, Types.STRING));
         pipeline.write(chat.completions(), Completion.class);
         pipeline.write(chat.functionCalls(), FunctionCall.class);
+        pipeline.write(chat.safety(), SafetyVerdict.class); // empty unless glm.moderation is on
     }
 }
