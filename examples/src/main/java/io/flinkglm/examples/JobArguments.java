@@ -4,12 +4,18 @@ import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
 import io.flinkglm.operator.GlmOptions;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.time.Duration;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.description.Description;
+import org.apache.flink.configuration.description.Formatter;
+import org.apache.flink.configuration.description.TextElement;
+import org.apache.flink.util.TimeUtils;
 
 /**
  * Turns a job's {@code --key value} arguments into a Flink {@link Configuration}. The known keys are every
@@ -66,16 +72,57 @@ public final class JobArguments {
     /** The known options, one per line, with their defaults and descriptions. */
     public static String usage() {
         return "known options:\n" + OPTIONS.values().stream()
-                .map(o -> "  --" + o.key() + (o.hasDefaultValue() ? " (default " + o.defaultValue() + ")" : "")
-                        + "\n      " + o.description())
+                .map(o -> "  --" + o.key() + (o.hasDefaultValue() ? " (default " + defaultText(o) + ")" : "")
+                        + "\n      " + PlainText.of(o.description()))
                 .collect(Collectors.joining("\n"));
+    }
+
+    /** The default as it would be written on the command line: {@code 5 min}, not {@code PT5M}. */
+    private static String defaultText(ConfigOption<?> option) {
+        Object value = option.defaultValue();
+        return value instanceof Duration d ? TimeUtils.formatWithHighestUnit(d) : String.valueOf(value);
+    }
+
+    /** Flink ships only an HTML formatter for option descriptions; a terminal wants the words. */
+    private static final class PlainText extends Formatter {
+        static String of(Description description) {
+            return new PlainText().format(description);
+        }
+
+        @Override
+        protected void formatLink(StringBuilder state, String link, String description) {
+            state.append(description).append(" (").append(link).append(')');
+        }
+
+        @Override
+        protected void formatLineBreak(StringBuilder state) {
+            state.append("\n      ");
+        }
+
+        @Override
+        protected void formatText(StringBuilder state, String format, String[] elements,
+                EnumSet<TextElement.TextStyle> styles) {
+            state.append(String.format(format, (Object[]) elements));
+        }
+
+        @Override
+        protected void formatList(StringBuilder state, String[] entries) {
+            for (String entry : entries) {
+                state.append("\n        - ").append(entry);
+            }
+        }
+
+        @Override
+        protected Formatter newInstance() {
+            return new PlainText();
+        }
     }
 
     private static void checkValue(Configuration config, ConfigOption<?> option, String raw) {
         try {
             config.get(option); // Flink converts the string to the option's type here
         } catch (IllegalArgumentException e) {
-            Object example = option.hasDefaultValue() ? option.defaultValue() : null;
+            Object example = option.hasDefaultValue() ? defaultText(option) : null;
             throw new IllegalArgumentException("--" + option.key() + " \"" + raw + "\" is not a valid value"
                     + (example != null ? " (e.g. " + example + ")" : "") + ": " + e.getMessage(), e);
         }

@@ -35,7 +35,7 @@ public final class JobOptions {
     public static final ConfigOption<String> NAME = ConfigOptions.key("glm.job.name")
             .stringType()
             .noDefaultValue()
-            .withDescription("Job name shown by Flink; defaults to the job's class name.");
+            .withDescription("Job name shown by Flink; unset, the job's own (e.g. glm chat with tools).");
 
     private JobOptions() {}
 }
