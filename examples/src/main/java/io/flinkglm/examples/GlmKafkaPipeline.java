@@ -1,0 +1,125 @@
+package io.flinkglm.examples;
+
+import io.flinkglm.connectors.kafka.DecodedSplit;
+import io.flinkglm.connectors.kafka.RecordKafkaSink;
+import io.flinkglm.connectors.kafka.RecordKafkaSource;
+import io.flinkglm.connectors.records.DeadLetter;
+import io.flinkglm.connectors.records.Decoded;
+import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.operator.ChatInput;
+import io.flinkglm.operator.GlmStreams;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The wiring every example job shares: Kafka topics in, the GLM operator, Kafka topics out, and one
+ * dead-letter topic that collects what any step gave up on (undecodable records, operator errors).
+ * Sources and sinks take every setting from the job's {@link Configuration}; a job only says which
+ * records flow where.
+ *
+ * <pre>{@code
+ * GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(env, JobArguments.parse(args));
+ * DataStream<Prompt> prompts = pipeline.read(Prompt.class);
+ * GlmStreams.Chat chat = pipeline.chat(prompts.map(ChatInput::of, ...).keyBy(...));
+ * pipeline.write(chat.completions(), Completion.class);
+ * pipeline.execute("my job");
+ * }</pre>
+ *
+ * <p>A {@code ModerationJob} (prompts in, {@code SafetyVerdict}s out) belongs beside the two jobs here: it
+ * reads {@code Prompt.class}, runs the classifier's stream, and calls {@code write(verdicts, SafetyVerdict.class)},
+ * which already goes to {@code glm.kafka.topic.safety-verdicts}.
+ */
+public final class GlmKafkaPipeline {
+
+    private final StreamExecutionEnvironment env;
+    private final Configuration config;
+    private final List<DataStream<DeadLetter>> deadLetters = new ArrayList<>();
+
+    private GlmKafkaPipeline(StreamExecutionEnvironment env, Configuration config) {
+        this.env = env;
+        this.config = config;
+    }
+
+    /** Checkpointing is always on: the exactly-once sinks commit only on checkpoints. */
+    public static GlmKafkaPipeline create(StreamExecutionEnvironment env, Configuration config) {
+        env.enableCheckpointing(config.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
+        config.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
+        return new GlmKafkaPipeline(env, config);
+    }
+
+    /**
+     * What a job's {@code main} does: parses {@code args}, defines the job and runs it on the environment
+     * {@code flink run} provides (or a local one). A bad argument prints the known options and exits with 2.
+     */
+    static void runMain(String[] args, String defaultName, Consumer<GlmKafkaPipeline> job) throws Exception {
+        Configuration config;
+        try {
+            config = JobArguments.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(defaultName + ": " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        GlmKafkaPipeline pipeline = create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
+        job.accept(pipeline);
+        pipeline.execute(defaultName);
+    }
+
+    /** The job's settings; a job may set its own defaults here before the operator is added. */
+    public Configuration config() {
+        return config;
+    }
+
+    /**
+     * Reads {@code type} (prompts or tool results) from its topic; records that cannot be decoded go to the
+     * dead-letter topic. With {@link JobOptions#BOUNDED} the source stops at the offsets that are the end
+     * of the topic when the job starts.
+     */
+    public <T extends WireRecord> DataStream<T> read(Class<T> type) {
+        RecordKafkaSource.Builder<T> builder = RecordKafkaSource.builder(type).configure(config);
+        if (config.get(JobOptions.BOUNDED)) {
+            builder.setBounded(OffsetsInitializer.latest());
+        }
+        KafkaSource<Decoded<T>> source = builder.build();
+        String name = type.getSimpleName();
+        DecodedSplit<T> split = DecodedSplit.of(
+                env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka " + name).uid("source-" + name), type);
+        deadLetters.add(split.deadLetters());
+        return split.values();
+    }
+
+    /** The GLM chat operator on {@code inputs}; its errors go to the dead-letter topic. */
+    public GlmStreams.Chat chat(KeyedStream<ChatInput, String> inputs) {
+        GlmStreams.Chat chat = GlmStreams.chat(inputs, config);
+        deadLetters.add(chat.errors());
+        return chat;
+    }
+
+    /** Writes {@code records} to the topic configured for {@code type}, exactly once unless configured otherwise. */
+    public <T extends WireRecord> void write(DataStream<T> records, Class<T> type) {
+        records.sinkTo(RecordKafkaSink.builder(type).configure(config).build())
+                .name("kafka " + type.getSimpleName())
+                .uid("sink-" + type.getSimpleName());
+    }
+
+    /** Adds the dead-letter sink (every dead letter of the job, in one topic) and runs the job. */
+    public JobExecutionResult execute(String defaultName) throws Exception {
+        if (!deadLetters.isEmpty()) {
+            DataStream<DeadLetter> all = deadLetters.get(0);
+            for (DataStream<DeadLetter> more : deadLetters.subList(1, deadLetters.size())) {
+                all = all.union(more);
+            }
+            write(all, DeadLetter.class);
+        }
+        return env.execute(config.getOptional(JobOptions.NAME).orElse(defaultName));
+    }
+}

@@ -1,0 +1,41 @@
+package io.flinkglm.examples;
+
+import java.time.Duration;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.ConfigOptions;
+
+/**
+ * Options of the example jobs themselves, next to the operator's {@code GlmOptions} and the connectors'
+ * {@code KafkaConnectorOptions}; all three are accepted as {@code --key value} arguments.
+ *
+ * <pre>{@code
+ * flink run -c io.flinkglm.examples.BulkInferenceJob flink-glm-examples.jar \
+ *     --glm.model.path /models/glm-4-9b-chat-hf --glm.job.checkpoint-interval 30s
+ * }</pre>
+ */
+public final class JobOptions {
+
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("glm.job.checkpoint-interval")
+            .durationType()
+            .defaultValue(Duration.ofSeconds(10))
+            .withDescription("Checkpoint interval. The exactly-once sinks commit their Kafka transactions on "
+                    + "checkpoints, so this is also how long an answer waits before read_committed readers see it.");
+
+    public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("glm.job.parallelism")
+            .intType()
+            .noDefaultValue()
+            .withDescription("Parallelism of the job; unset keeps the cluster's default.");
+
+    public static final ConfigOption<Boolean> BOUNDED = ConfigOptions.key("glm.job.bounded")
+            .booleanType()
+            .defaultValue(false)
+            .withDescription("Read the input topics up to their ends at start, answer everything, then finish "
+                    + "(backfills, the local demo, tests). Unset, the job runs until cancelled.");
+
+    public static final ConfigOption<String> NAME = ConfigOptions.key("glm.job.name")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Job name shown by Flink; unset, the job's own (e.g. glm chat with tools).");
+
+    private JobOptions() {}
+}

@@ -1,0 +1,212 @@
+package io.flinkglm.examples;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkglm.connectors.formats.WireJson;
+import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
+import io.flinkglm.connectors.records.Completion;
+import io.flinkglm.connectors.records.DeadLetter;
+import io.flinkglm.connectors.records.FunctionCall;
+import io.flinkglm.connectors.records.SafetyVerdict;
+import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
+import io.flinkglm.operator.GlmOptions;
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.runtime.model.ModelConfig;
+import io.flinkglm.runtime.model.RandomCheckpoint;
+import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The whole system on one machine, no cluster and no Kafka installation: an in-process Kafka broker on
+ * 127.0.0.1, the prompts of a JSON-lines file written to its prompts topic as they are (a malformed line
+ * included), {@link ChatWithToolsJob} on a local MiniCluster reading them to the end, and every output topic
+ * read back with {@code read_committed} into a JSON-lines file. Run it with {@code bin/demo}.
+ *
+ * <pre>{@code
+ * bin/demo --input examples/data/prompts.jsonl --output /tmp/glm-demo.jsonl
+ * # /tmp/glm-demo.jsonl: {"topic":"glm.completions","record":{"request_id":"r1",...}} per line
+ * }</pre>
+ *
+ * <p>Without {@code --glm.model.path} it uses {@code models/demo}, writing a random tiny GLM-4 checkpoint there
+ * first if it is absent: its answers are fluent-looking nonsense, but they take the production path.
+ */
+public final class LocalDemo {
+
+    static final String DEFAULT_MODEL = "models/demo";
+    private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
+
+    /** The demo's defaults for a small CPU: a random model never stops on its own, so answers are capped. */
+    private static final Map<ConfigOption<?>, Object> DEFAULTS = Map.of(
+            GlmOptions.MAX_TOKENS, 24,
+            JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(500),
+            JobOptions.PARALLELISM, 1);
+
+    /** The output topics, in the order their records are written to {@code --output}. */
+    private static final Map<ConfigOption<String>, Class<? extends WireRecord>> OUTPUTS = outputs();
+
+    /** What the demo did: records per topic, and the input lines it produced. */
+    public record Summary(int inputLines, Map<String, Integer> recordsByTopic, Duration took) {}
+
+    private LocalDemo() {}
+
+    public static void main(String[] args) throws Exception {
+        try {
+            run(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("demo: " + e.getMessage());
+            System.err.println("usage: bin/demo --input PROMPTS.jsonl --output OUT.jsonl [--glm.<option> value ...]");
+            System.exit(2);
+        }
+        // Kafka and Flink leave non-daemon threads behind for a while; the demo is done.
+        System.exit(0);
+    }
+
+    /** Runs the demo; {@code --input} and {@code --output} are required, every job option is accepted. */
+    public static Summary run(String[] args) throws Exception {
+        long start = System.nanoTime();
+        Map<String, String> pairs = JobArguments.pairs(args);
+        Path input = Path.of(required(pairs.remove("input"), "--input"));
+        Path output = Path.of(required(pairs.remove("output"), "--output"));
+        if (!Files.isRegularFile(input)) {
+            throw new IllegalArgumentException("--input " + input + " is not a file");
+        }
+        Configuration config = JobArguments.toConfiguration(pairs);
+        DEFAULTS.forEach((option, value) -> setDefault(config, option, value));
+        setDefault(config, GlmOptions.MODEL_PATH, DEFAULT_MODEL);
+        config.set(JobOptions.BOUNDED, true);
+        ensureModel(Path.of(config.get(GlmOptions.MODEL_PATH)));
+
+        try (EmbeddedKafkaBroker kafka = EmbeddedKafkaBroker.start()) {
+            config.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
+            kafka.createTopic(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), 1);
+            kafka.createTopic(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), 1);
+            for (ConfigOption<String> topic : OUTPUTS.keySet()) {
+                kafka.createTopic(config.get(topic), 1);
+            }
+            int lines = produceLines(input, kafka.bootstrapServers(), config.get(KafkaConnectorOptions.PROMPTS_TOPIC));
+            System.err.printf("demo: %d input lines on %s; running %s%n",
+                    lines, config.get(KafkaConnectorOptions.PROMPTS_TOPIC), ChatWithToolsJob.class.getSimpleName());
+
+            GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
+            ChatWithToolsJob.define(pipeline);
+            pipeline.execute("glm demo");
+
+            Map<String, Integer> counts = writeOutputs(kafka.bootstrapServers(), config, output);
+            Summary summary = new Summary(lines, counts, Duration.ofNanos(System.nanoTime() - start));
+            printSummary(summary, output);
+            return summary;
+        }
+    }
+
+    /** Writes the tiny random checkpoint and its tokenizer unless {@code dir} already holds a model. */
+    static void ensureModel(Path dir) throws IOException {
+        if (Files.exists(dir.resolve("config.json"))) {
+            return;
+        }
+        System.err.println("demo: writing a random tiny GLM-4 checkpoint to " + dir);
+        ModelConfig tiny = RandomCheckpoint.preset("tiny", DType.F32);
+        RandomCheckpoint.write(dir, tiny, DType.F32, 1, 42, (done, total) -> { });
+        SyntheticTokenizer.write(dir, tiny.vocabSize());
+    }
+
+    /**
+     * Sends each non-blank line as one record, byte for byte, so a malformed line reaches the job as it is
+     * and becomes a dead letter there. The key is the line's conversation id when it has one.
+     */
+    private static int produceLines(Path input, String bootstrapServers, String topic) throws Exception {
+        List<String> lines = Files.readAllLines(input, UTF_8).stream().filter(l -> !l.isBlank()).toList();
+        try (var producer = new KafkaProducer<byte[], byte[]>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
+            for (String line : lines) {
+                String key = conversationIdOf(line);
+                producer.send(new ProducerRecord<>(topic, key == null ? null : key.getBytes(UTF_8), line.getBytes(UTF_8)))
+                        .get();
+            }
+        }
+        return lines.size();
+    }
+
+    private static String conversationIdOf(String line) {
+        try {
+            JsonNode id = WireJson.MAPPER.readTree(line).get("conversation_id");
+            return id != null && id.isTextual() ? id.asText() : null;
+        } catch (IOException | RuntimeException malformed) {
+            return null;
+        }
+    }
+
+    /** Every committed record of every output topic as {@code {"topic": ..., "record": {...}}} lines. */
+    private static Map<String, Integer> writeOutputs(String bootstrapServers, Configuration config, Path output)
+            throws Exception {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        if (output.toAbsolutePath().getParent() != null) {
+            Files.createDirectories(output.toAbsolutePath().getParent());
+        }
+        try (BufferedWriter out = Files.newBufferedWriter(output, UTF_8)) {
+            for (var entry : OUTPUTS.entrySet()) {
+                String topic = config.get(entry.getKey());
+                List<? extends WireRecord> records =
+                        CommittedRecords.read(bootstrapServers, topic, entry.getValue(), READ_TIMEOUT);
+                for (WireRecord record : records) {
+                    ObjectNode line = WireJson.MAPPER.createObjectNode();
+                    line.put("topic", topic);
+                    line.set("record", WireJson.MAPPER.valueToTree(record));
+                    out.write(WireJson.MAPPER.writeValueAsString(line));
+                    out.newLine();
+                }
+                counts.put(topic, records.size());
+            }
+        }
+        return counts;
+    }
+
+    private static void printSummary(Summary summary, Path output) {
+        StringBuilder counts = new StringBuilder();
+        summary.recordsByTopic().forEach((topic, n) -> counts.append(String.format("  %-22s %d%n", topic, n)));
+        System.err.printf("demo: %d input lines answered in %.1f s; committed records per topic:%n%s"
+                        + "demo: wrote them to %s%n",
+                summary.inputLines(), summary.took().toMillis() / 1000.0, counts, output);
+    }
+
+    private static Map<ConfigOption<String>, Class<? extends WireRecord>> outputs() {
+        Map<ConfigOption<String>, Class<? extends WireRecord>> outputs = new LinkedHashMap<>();
+        outputs.put(KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        outputs.put(KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
+        outputs.put(KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
+        outputs.put(KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
+        return outputs;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> void setDefault(Configuration config, ConfigOption<T> option, Object value) {
+        if (config.getOptional(option).isEmpty()) {
+            config.set(option, (T) value);
+        }
+    }
+
+    private static String required(String value, String flag) {
+        if (value == null) {
+            throw new IllegalArgumentException(flag + " is required");
+        }
+        return value;
+    }
+}

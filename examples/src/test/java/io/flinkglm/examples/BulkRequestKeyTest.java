@@ -1,0 +1,29 @@
+package io.flinkglm.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flinkglm.connectors.records.Completion;
+import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.records.Task;
+import io.flinkglm.operator.ChatInput;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class BulkRequestKeyTest {
+
+    @ParameterizedTest
+    @CsvSource({"req-1, conv-1", "12:ab, 3:cd", "r, ''", "'', c", "7, 7"})
+    void eachPromptIsItsOwnConversationAndItsRealConversationIdComesBack(String requestId, String conversationId) {
+        Prompt prompt = new Prompt(requestId, conversationId, null, "hi", null, null, null, null, Task.COMPLETE);
+
+        ChatInput input = BulkInferenceJob.RequestKey.ownConversation(prompt);
+        Completion answer = BulkInferenceJob.RequestKey.restore(
+                new Completion(requestId, input.conversationId(), "x", "stop", 1, 1, 0, 0, 0));
+
+        assertThat(input.conversationId()).isNotEqualTo(
+                BulkInferenceJob.RequestKey.ownConversation(new Prompt(requestId + "x", conversationId, null, "hi",
+                        null, null, null, null, Task.COMPLETE)).conversationId());
+        assertThat(input.prompt.requestId()).isEqualTo(requestId);
+        assertThat(answer.conversationId()).isEqualTo(conversationId);
+    }
+}
