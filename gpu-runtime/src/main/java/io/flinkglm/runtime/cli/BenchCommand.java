@@ -24,7 +24,8 @@ final class BenchCommand implements Command {
     @Override
     public String usage() {
         return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]"
-                + " [--concurrency 1,4,16,64 [--output-tokens 64] [--requests-per-client 2] [--history-tokens 1000]]";
+                + " [--concurrency 1,4,16,64 [--output-tokens 64] [--requests-per-client 2] [--sweep-prompt-tokens 32,512]"
+                + " [--history-tokens 1000]]";
     }
 
     @Override
@@ -34,8 +35,12 @@ final class BenchCommand implements Command {
         int decodeTokens = args.integer("decode-tokens", 32);
         String backendName = args.string("backend", "cpu");
         int[] concurrency = args.has("concurrency") ? args.integers("concurrency") : null;
+        int[] sweepPrompts = args.has("sweep-prompt-tokens") ? args.integers("sweep-prompt-tokens") : new int[] {32, 512};
+        if (sweepPrompts.length != 2) {
+            throw new Args.UsageException("--sweep-prompt-tokens takes MIN,MAX");
+        }
         EngineBench.Options sweepOptions = new EngineBench.Options(args.integer("requests-per-client", 2),
-                32, 512, args.integer("output-tokens", 64), 512, 42);
+                sweepPrompts[0], sweepPrompts[1], args.integer("output-tokens", 64), 512, 42);
         int historyTokens = args.integer("history-tokens", 1000);
         args.rejectUnused();
         // Measured before the model is on the heap, so the probe buffer never competes with it.
