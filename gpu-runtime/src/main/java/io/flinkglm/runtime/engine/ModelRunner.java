@@ -6,6 +6,7 @@ import io.flinkglm.runtime.backend.SequenceChunk;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Runs what the scheduler decided: fills imported KV blocks, runs one forward step over every
@@ -18,6 +19,8 @@ import java.util.List;
  * }</pre>
  */
 final class ModelRunner implements AutoCloseable {
+    private static final int PARALLEL_SAMPLING_FROM = 4;
+
     private final Backend backend;
     private final KvCache kv;
 
@@ -42,20 +45,26 @@ final class ModelRunner implements AutoCloseable {
             chunks.add(new SequenceChunk(c.tokens(), c.startPosition(), c.blockTable(), false));
         }
         float[][][] logits = backend.forward(kv, chunks);
-        List<ModelRunnerOutput.Sampled> sampled = new ArrayList<>();
-        for (int i = 0; i < chunks.size(); i++) {
+        // Sequences sample independently (each draw is a function of its own logits, seed and
+        // position), so a large batch samples in parallel: with a flat distribution over a big
+        // vocabulary, top-p sorts most of it, milliseconds per sequence.
+        ModelRunnerOutput.Sampled[] drawn = new ModelRunnerOutput.Sampled[chunks.size()];
+        IntStream indices = IntStream.range(0, chunks.size());
+        (chunks.size() >= PARALLEL_SAMPLING_FROM ? indices.parallel() : indices).forEach(i -> {
             SchedulerOutput.Chunk c = step.chunks().get(i);
             SchedulerOutput.Sample s = c.sample();
             if (s == null) {
-                continue; // a prefill chunk short of the prompt's end: its logits are not needed
+                return; // a prefill chunk short of the prompt's end: its logits are not needed
             }
             float[] last = logits[i][0];
-            if (s.classifyTokenIds() != null) {
-                sampled.add(new ModelRunnerOutput.Sampled(c.sequenceId(), -1,
-                        Sampler.restrictedSoftmax(last, s.classifyTokenIds())));
-            } else {
-                sampled.add(new ModelRunnerOutput.Sampled(c.sequenceId(),
-                        Sampler.sample(last, s.params(), s.history(), s.position()), null));
+            drawn[i] = s.classifyTokenIds() != null
+                    ? new ModelRunnerOutput.Sampled(c.sequenceId(), -1, Sampler.restrictedSoftmax(last, s.classifyTokenIds()))
+                    : new ModelRunnerOutput.Sampled(c.sequenceId(), Sampler.sample(last, s.params(), s.history(), s.position()), null);
+        });
+        List<ModelRunnerOutput.Sampled> sampled = new ArrayList<>();
+        for (ModelRunnerOutput.Sampled d : drawn) {
+            if (d != null) {
+                sampled.add(d);
             }
         }
         return new ModelRunnerOutput(sampled);
