@@ -33,10 +33,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * pipeline.write(chat.completions(), Completion.class);
  * pipeline.execute("my job");
  * }</pre>
- *
- * <p>A {@code ModerationJob} (prompts in, {@code SafetyVerdict}s out) belongs beside the two jobs here: it
- * reads {@code Prompt.class}, runs the classifier's stream, and calls {@code write(verdicts, SafetyVerdict.class)},
- * which already goes to {@code glm.kafka.topic.safety-verdicts}.
  */
 public final class GlmKafkaPipeline {
 

@@ -5,8 +5,8 @@
  *   <li>{@link io.flinkglm.examples.BulkInferenceJob}: prompts → completions, each prompt on its own.
  *   <li>{@link io.flinkglm.examples.ChatWithToolsJob}: prompts and tool results → completions and function
  *       calls, one keyed conversation each.
- *   <li>{@code ModerationJob}: prompts → safety verdicts; added with the safety classifier, on the same
- *       {@link io.flinkglm.examples.GlmKafkaPipeline}.
+ *   <li>{@link io.flinkglm.examples.ModerationJob}: prompts → safety verdicts; flagged prompts are refused,
+ *       the others answered.
  *   <li>{@link io.flinkglm.examples.LocalDemo}: {@code ChatWithToolsJob} on an in-process broker and MiniCluster
  *       ({@code bin/demo}).
  * </ul>
