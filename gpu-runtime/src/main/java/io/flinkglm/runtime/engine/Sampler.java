@@ -83,13 +83,8 @@ public final class Sampler {
         long[] keys;
         int n = 0;
         if (p.topK() > 0 && p.topK() < v) {
-            keys = new long[v];
-            for (int i = 0; i < v; i++) {
-                keys[n++] = sortKey(x[i], i);
-            }
-            // Full primitive sort of packed keys: simple, exact, a few ms at 151k only when top-k is used.
-            Arrays.sort(keys, 0, n);
-            n = p.topK();
+            keys = smallestKeys(x, p.topK());
+            n = keys.length;
         } else if (p.topP() < 1) {
             double floor = (1 - p.topP()) / v * total;
             keys = new long[v];
@@ -111,6 +106,50 @@ public final class Sampler {
             out[i] = (int) keys[i];
         }
         return out;
+    }
+
+    /**
+     * The k smallest sort keys (the k best tokens), sorted: a bounded max-heap over the vocabulary,
+     * O(vocab log k) instead of sorting all 151k keys for every token.
+     */
+    private static long[] smallestKeys(float[] x, int k) {
+        long[] heap = new long[k]; // max-heap: heap[0] is the worst key kept so far
+        int size = 0;
+        for (int i = 0; i < x.length; i++) {
+            long key = sortKey(x[i], i);
+            if (size < k) {
+                heap[size] = key;
+                for (int c = size++; c > 0 && heap[(c - 1) / 2] < heap[c]; c = (c - 1) / 2) {
+                    swap(heap, c, (c - 1) / 2);
+                }
+            } else if (key < heap[0]) {
+                heap[0] = key;
+                for (int c = 0; ; ) {
+                    int l = 2 * c + 1;
+                    int r = l + 1;
+                    int largest = c;
+                    if (l < k && heap[l] > heap[largest]) {
+                        largest = l;
+                    }
+                    if (r < k && heap[r] > heap[largest]) {
+                        largest = r;
+                    }
+                    if (largest == c) {
+                        break;
+                    }
+                    swap(heap, c, largest);
+                    c = largest;
+                }
+            }
+        }
+        Arrays.sort(heap);
+        return heap;
+    }
+
+    private static void swap(long[] a, int i, int j) {
+        long t = a[i];
+        a[i] = a[j];
+        a[j] = t;
     }
 
     /** Sorts ascending as (logit descending, id ascending): order-preserving float bits, inverted, over the id. */

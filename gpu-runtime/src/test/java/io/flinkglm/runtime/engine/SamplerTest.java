@@ -26,6 +26,30 @@ class SamplerTest {
     }
 
     @Test
+    void topKDrawsOnlyFromTheKBestTokensAndReachesEachOfThem() {
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(11);
+        float[] logits = new float[5000];
+        for (int i = 0; i < logits.length; i++) {
+            logits[i] = (float) rng.nextGaussian();
+        }
+        logits[17] = logits[4000] = 9f; // a tie at the top: both must be kept
+        Integer[] order = new Integer[logits.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> logits[a] != logits[b] ? Float.compare(logits[b], logits[a]) : a - b);
+        java.util.Set<Integer> best = new java.util.HashSet<>(java.util.Arrays.asList(order).subList(0, 8));
+        SamplingParams p = SamplingParams.builder().temperature(50).topK(8).seed(5).build();
+
+        java.util.Set<Integer> drawn = new java.util.HashSet<>();
+        for (int position = 0; position < 400; position++) {
+            drawn.add(Sampler.sample(logits, p, new int[0], position));
+        }
+
+        assertThat(drawn).isEqualTo(best);
+    }
+
+    @Test
     void topPKeepsOnlyTheNucleus() {
         // softmax: token 1 ~0.56, token 3 ~0.34: p = 0.8 keeps exactly {1, 3}
         SamplingParams p = SamplingParams.builder().temperature(1).topP(0.8).seed(9).build();
