@@ -300,7 +300,11 @@ public final class InferenceEngine implements AutoCloseable {
             }
         }
         if (!p.stopStrings().isEmpty()) {
-            String text = detokenizer.apply(s.outputTokens()); // whole output: a stop string may span tokens
+            // Only an occurrence ending in the new token is new. A stop string of L chars is at most
+            // 4L UTF-8 bytes, so at most 4L tokens: decoding that tail keeps the check O(1) per token.
+            int[] out = s.outputTokens();
+            int window = Math.min(out.length, 4 * longestStop(p) + 1);
+            String text = detokenizer.apply(java.util.Arrays.copyOfRange(out, out.length - window, out.length));
             for (String stop : p.stopStrings()) {
                 if (text.contains(stop)) {
                     finish(s, GenerationResult.FinishReason.STOP, null, -1, null);
@@ -311,6 +315,14 @@ public final class InferenceEngine implements AutoCloseable {
         if (s.outputCount() >= p.maxTokens() || s.length >= config.maxPositions()) {
             finish(s, GenerationResult.FinishReason.LENGTH, null, -1, null);
         }
+    }
+
+    private static int longestStop(SamplingParams p) {
+        int longest = 0;
+        for (String stop : p.stopStrings()) {
+            longest = Math.max(longest, stop.length());
+        }
+        return longest;
     }
 
     /** Ends a request: exports its KV if asked, releases its blocks, completes its future. */
