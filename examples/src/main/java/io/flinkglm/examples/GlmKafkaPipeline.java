@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -109,6 +110,17 @@ public final class GlmKafkaPipeline {
 
     /** Adds the dead-letter sink (every dead letter of the job, in one topic) and runs the job. */
     public JobExecutionResult execute(String defaultName) throws Exception {
+        writeDeadLetters();
+        return env.execute(config.getOptional(JobOptions.NAME).orElse(defaultName));
+    }
+
+    /** As {@link #execute}, but returns once the job is submitted (an unbounded job runs until cancelled). */
+    public JobClient executeAsync(String defaultName) throws Exception {
+        writeDeadLetters();
+        return env.executeAsync(config.getOptional(JobOptions.NAME).orElse(defaultName));
+    }
+
+    private void writeDeadLetters() {
         if (!deadLetters.isEmpty()) {
             DataStream<DeadLetter> all = deadLetters.get(0);
             for (DataStream<DeadLetter> more : deadLetters.subList(1, deadLetters.size())) {
@@ -116,6 +128,5 @@ public final class GlmKafkaPipeline {
             }
             write(all, DeadLetter.class);
         }
-        return env.execute(config.getOptional(JobOptions.NAME).orElse(defaultName));
     }
 }

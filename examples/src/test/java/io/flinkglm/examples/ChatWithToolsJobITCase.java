@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * ChatWithToolsJob on a real broker: a conversation's turns are answered in order on its growing history,
  * and a tool result that answers no pending call is a dead letter with the reason. (A random model does
- * not call functions on its own, so the call-and-answer round trip is the operator's tests' business.)
+ * not call functions on its own: {@link ToolCallRoundTripITCase} drives the call-and-answer round trip
+ * with a scripted checkpoint.)
  */
 class ChatWithToolsJobITCase {
 

@@ -4,7 +4,6 @@ import io.flinkglm.connectors.records.Prompt;
 import io.flinkglm.connectors.records.Task;
 import io.flinkglm.connectors.records.ToolResult;
 import io.flinkglm.runtime.testing.ScriptedCheckpoint;
-import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -17,9 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,13 +42,7 @@ class ToolLoopITCase {
 
     @BeforeAll
     static void writeScriptedModel() throws Exception {
-        ScriptedCheckpoint.write(model, Map.of()); // first pass: only to read the synthetic tokenizer
-        Glm4Tokenizer tok = Glm4Tokenizer.load(model);
-        Map<Integer, Integer> script = new HashMap<>();
-        int[] prefix = tok.encode("get_weather\n");
-        chain(script, prefix[prefix.length - 1], tok.encode("{}"), tok.specialId("<|observation|>"));
-        chain(script, tok.specialId("<|assistant|>"), tok.encode("OK"), tok.specialId("<|user|>"));
-        ScriptedCheckpoint.write(model, script);
+        ScriptedCheckpoint.writeToolCaller(model, "get_weather", "{}", "OK");
     }
 
     @Test
@@ -110,22 +101,5 @@ class ToolLoopITCase {
 
     private static Prompt prompt(String requestId, String conversation, String text, String tools, String toolChoice) {
         return new Prompt(requestId, conversation, null, text, null, tools, null, toolChoice, Task.CHAT);
-    }
-
-    /** Scripts from → tokens[0] → ... → last token → stop; every token may have one successor only. */
-    private static void chain(Map<Integer, Integer> script, int from, int[] tokens, int stop) {
-        int at = from;
-        for (int next : tokens) {
-            link(script, at, next);
-            at = next;
-        }
-        link(script, at, stop);
-    }
-
-    private static void link(Map<Integer, Integer> script, int from, int to) {
-        Integer before = script.putIfAbsent(from, to);
-        if (before != null && before != to) {
-            throw new IllegalStateException("token " + from + " would need two successors: " + before + " and " + to);
-        }
     }
 }

@@ -4,11 +4,12 @@ import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.RandomCheckpoint;
 import io.flinkglm.runtime.model.SafetensorsWriter;
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -80,8 +81,36 @@ public final class ScriptedCheckpoint {
         });
     }
 
-    /** The ids of a text's tokens, each of which may appear at most once in a script. */
-    public static List<Integer> ids(int[] tokens) {
-        return java.util.Arrays.stream(tokens).boxed().toList();
+    /**
+     * A model that calls a function when the prompt forces it and otherwise answers: after the forced
+     * metadata line {@code name\n} it writes {@code arguments} and stops on {@code <|observation|>};
+     * after {@code <|assistant|>} it writes {@code answer} and stops on {@code <|user|>}.
+     */
+    public static void writeToolCaller(Path dir, String function, String arguments, String answer) throws IOException {
+        write(dir, Map.of()); // first only the tokenizer, in which the script is spelled
+        Glm4Tokenizer tok = Glm4Tokenizer.load(dir);
+        Map<Integer, Integer> script = new HashMap<>();
+        int[] prefix = tok.encode(function + "\n");
+        chain(script, prefix[prefix.length - 1], tok.encode(arguments), tok.specialId("<|observation|>"));
+        chain(script, tok.specialId("<|assistant|>"), tok.encode(answer), tok.specialId("<|user|>"));
+        write(dir, script);
+    }
+
+    /** Scripts from → tokens[0] → ... → last token → stop; every token may have one successor only. */
+    private static void chain(Map<Integer, Integer> script, int from, int[] tokens, int stop) {
+        int at = from;
+        for (int next : tokens) {
+            link(script, at, next);
+            at = next;
+        }
+        link(script, at, stop);
+    }
+
+    private static void link(Map<Integer, Integer> script, int from, int to) {
+        Integer before = script.putIfAbsent(from, to);
+        if (before != null && before != to) {
+            throw new IllegalStateException("token " + from + " would need two successors: " + before + " and " + to
+                    + "; choose texts whose tokens do not repeat");
+        }
     }
 }

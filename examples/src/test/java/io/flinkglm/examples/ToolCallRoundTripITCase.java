@@ -1,0 +1,109 @@
+package io.flinkglm.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
+import io.flinkglm.connectors.records.Completion;
+import io.flinkglm.connectors.records.FunctionCall;
+import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.connectors.records.Task;
+import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.operator.GlmOptions;
+import io.flinkglm.runtime.testing.ScriptedCheckpoint;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The function-calling loop as an application sees it, through Kafka: a prompt with tools goes in,
+ * a typed FunctionCall comes out on its topic, the application answers it on the tool-results topic,
+ * and the conversation's final answer comes out on the completions topic. The model is a scripted
+ * checkpoint (real weights, real forward pass): forced prefix {@code get_weather\n} → "{}" →
+ * {@code <|observation|>}, and {@code <|assistant|>} → "OK" → {@code <|user|>}.
+ */
+class ToolCallRoundTripITCase {
+    private static final String TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
+            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
+    private static final Duration DEADLINE = Duration.ofMinutes(2);
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(1)
+            .build());
+
+    @TempDir
+    static Path tempDir;
+    private static KafkaJobFixture fixture;
+    private static Path scripted;
+
+    @BeforeAll
+    static void start() throws Exception {
+        fixture = KafkaJobFixture.start(tempDir);
+        scripted = tempDir.resolve("scripted");
+        ScriptedCheckpoint.writeToolCaller(scripted, "get_weather", "{}", "OK");
+    }
+
+    @AfterAll
+    static void stop() {
+        fixture.close();
+    }
+
+    @Test
+    void aCallGoesOutItsResultComesBackAndTheConversationAnswers() throws Exception {
+        Configuration config = fixture.jobConfig("round-trip");
+        config.set(GlmOptions.MODEL_PATH, scripted.toString());
+        config.set(JobOptions.BOUNDED, false); // the tool result is produced while the job runs
+        fixture.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, List.of(new Prompt(
+                "w-1", "conv-w", "t", "What's the weather in Beijing?", null, TOOLS, null, "get_weather", Task.CHAT)));
+        GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
+        ChatWithToolsJob.define(pipeline);
+        JobClient job = pipeline.executeAsync("tool call round trip");
+        try {
+            List<FunctionCall> calls = await("the function call", () ->
+                    fixture.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class));
+            assertThat(calls).singleElement().satisfies(call -> {
+                assertThat(call.requestId()).isEqualTo("w-1");
+                assertThat(call.name()).isEqualTo("get_weather");
+                assertThat(call.argumentsJson()).isEqualTo("{}");
+            });
+
+            fixture.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
+                    List.of(new ToolResult("conv-w", calls.get(0).callId(), "{\"temperature_c\": 25}")));
+            List<Completion> answers = await("the final answer", () ->
+                    fixture.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class));
+
+            assertThat(answers).singleElement().satisfies(answer -> {
+                assertThat(answer.requestId()).isEqualTo("w-1");
+                assertThat(answer.text()).isEqualTo("OK");
+                assertThat(answer.finishReason()).isEqualTo("stop");
+            });
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    /** Reads until the topic has committed records; the exactly-once sink makes them visible at checkpoints. */
+    private static <T> List<T> await(String what, Callable<List<T>> read) throws Exception {
+        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        while (true) {
+            List<T> records = read.call();
+            if (!records.isEmpty()) {
+                return records;
+            }
+            assertThat(System.nanoTime()).as("%s within %s", what, DEADLINE).isLessThan(deadline);
+            Thread.sleep(100); // polling interval, not a synchronisation: the records decide
+        }
+    }
+}
