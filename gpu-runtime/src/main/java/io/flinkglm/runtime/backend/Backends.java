@@ -1,6 +1,8 @@
 package io.flinkglm.runtime.backend;
 
 import io.flinkglm.runtime.backend.cpu.CpuBackend;
+import io.flinkglm.runtime.backend.cuda.CudaBackend;
+import io.flinkglm.runtime.backend.cuda.CudaUnavailableException;
 import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.Locale;
@@ -22,15 +24,28 @@ public final class Backends {
     public static Backend create(String name, Glm4Model model) {
         Backend backend = switch (name.toLowerCase(Locale.ROOT)) {
             case "cpu" -> new CpuBackend(model);
+            case "cuda" -> cuda(model);
             case "auto" -> {
-                LOG.info("backend auto: no CUDA backend in this build, using the CPU");
-                yield new CpuBackend(model);
+                try {
+                    yield cuda(model);
+                } catch (CudaUnavailableException e) {
+                    LOG.info("backend auto: using the CPU because " + e.getMessage());
+                    yield new CpuBackend(model);
+                }
             }
-            case "cuda" -> throw new UnsupportedOperationException(
-                    "backend cuda is not available in this build; use cpu or auto");
             default -> throw new IllegalArgumentException("unknown backend \"" + name + "\": use cpu, cuda or auto");
         };
         LOG.info("backend: " + backend.description());
         return backend;
+    }
+
+    /** The CUDA backend, or a {@link CudaUnavailableException} naming what this machine lacks. */
+    private static Backend cuda(Glm4Model model) {
+        try {
+            return new CudaBackend(model);
+        } catch (NoClassDefFoundError e) {
+            throw new CudaUnavailableException("backend cuda: the JavaCPP CUDA bindings (org.bytedeco:cuda, "
+                    + "org.bytedeco:javacpp) are not on the classpath: " + e.getMessage(), e);
+        }
     }
 }

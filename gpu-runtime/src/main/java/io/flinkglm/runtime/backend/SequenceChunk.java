@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.backend;
 
+import io.flinkglm.runtime.model.ModelConfig;
+
 /**
  * One sequence's share of a forward step: feed {@code tokens} at positions
  * {@code startPosition .. startPosition + tokens.length - 1}, attending over everything already in
@@ -26,5 +28,23 @@ public record SequenceChunk(int[] tokens, int startPosition, int[] blockTable, b
 
     public int endPosition() {
         return startPosition + tokens.length;
+    }
+
+    /** Checks the chunk against the model and the KV block size before a backend runs it. */
+    public void checkFits(ModelConfig config, int blockSize) {
+        if (endPosition() > config.maxPositions()) {
+            throw new IllegalArgumentException("sequence reaches position " + endPosition()
+                    + " but the model's max_position_embeddings is " + config.maxPositions());
+        }
+        if ((long) blockTable.length * blockSize < endPosition()) {
+            throw new IllegalArgumentException("block table of " + blockTable.length
+                    + " blocks cannot hold " + endPosition() + " positions");
+        }
+        for (int id : tokens) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of "
+                        + config.vocabSize());
+            }
+        }
     }
 }

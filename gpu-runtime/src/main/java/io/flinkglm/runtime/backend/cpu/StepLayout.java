@@ -27,14 +27,7 @@ final class StepLayout {
         for (SequenceChunk chunk : chunks) {
             n += chunk.tokens().length;
             logits += chunk.allLogits() ? chunk.tokens().length : 1;
-            if (chunk.endPosition() > config.maxPositions()) {
-                throw new IllegalArgumentException("sequence reaches position " + chunk.endPosition()
-                        + " but the model's max_position_embeddings is " + config.maxPositions());
-            }
-            if ((long) chunk.blockTable().length * blockSize < chunk.endPosition()) {
-                throw new IllegalArgumentException("block table of " + chunk.blockTable().length
-                        + " blocks cannot hold " + chunk.endPosition() + " positions");
-            }
+            chunk.checkFits(config, blockSize);
         }
         this.tokens = n;
         this.token = new int[n];
@@ -46,12 +39,7 @@ final class StepLayout {
         for (int s = 0; s < chunks.size(); s++) {
             SequenceChunk chunk = chunks.get(s);
             for (int i = 0; i < chunk.tokens().length; i++, row++) {
-                int id = chunk.tokens()[i];
-                if (id < 0 || id >= config.vocabSize()) {
-                    throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of "
-                            + config.vocabSize());
-                }
-                token[row] = id;
+                token[row] = chunk.tokens()[i];
                 position[row] = chunk.startPosition() + i;
                 chunkOf[row] = s;
                 if (chunk.allLogits() || i == chunk.tokens().length - 1) {

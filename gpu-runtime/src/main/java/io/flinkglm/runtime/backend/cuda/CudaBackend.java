@@ -1,0 +1,391 @@
+package io.flinkglm.runtime.backend.cuda;
+
+import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.runtime.model.Glm4Model;
+import io.flinkglm.runtime.model.Matrix;
+import io.flinkglm.runtime.model.ModelConfig;
+import io.flinkglm.runtime.model.ModelWeights;
+
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.global.cublas;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.ShortPointer;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The GLM-4 forward pass on an NVIDIA GPU, the same network as the CPU backend: weights resident
+ * in bf16, the residual stream and KV in float32, kernels from {@code glm4.cu} (NVRTC-compiled for
+ * the device at start-up) and cuBLAS for the projections of long prompt chunks.
+ *
+ * <p>Projections choose their kernel per chunk, never per step, so a sequence's numbers do not
+ * depend on its neighbours: chunks shorter than {@link #GEMM_MIN_TOKENS} (every decode) go through
+ * {@code linear_rows}, whose reduction order is fixed by K alone; longer prompt chunks go through a
+ * cuBLAS bf16 GEMM (tensor cores) over that chunk's rows only. A prompt therefore gives the same
+ * KV for the same chunking; the engine's chunking depends on its token budget.
+ *
+ * <p>Not yet here (see the CUDA issue): CUDA graphs for the decode step, fused kernels, bf16 KV.
+ *
+ * <pre>{@code
+ * try (Backend gpu = new CudaBackend(model); KvCache kv = gpu.newKvCache(4096, 16)) {
+ *     float[][][] logits = gpu.forward(kv, chunks);
+ * }
+ * }</pre>
+ */
+public final class CudaBackend implements Backend {
+    /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
+    static final int GEMM_MIN_TOKENS = 16;
+    private static final int LINEAR_WARPS_PER_BLOCK = 8;
+    private static final int UPLOAD_CHUNK = 1 << 24; // elements per host staging copy (32 MB of bf16)
+
+    private final Glm4Model model;
+    private final ModelConfig c;
+    private final Cuda.Device device;
+    private final KernelModule kernels;
+    private final cublasContext blas;
+    private final List<Long> allocations = new ArrayList<>();
+    private final DeviceMatrix embed;
+    private final DeviceMatrix lmHead;
+    private final long finalNorm;
+    private final List<DeviceLayer> layers = new ArrayList<>();
+    private final long invFreq;
+    private final long weightBytes;
+    private final Scratch scratch = new Scratch();
+
+    private record DeviceMatrix(long address, int rows, int cols) {}
+
+    private record DeviceLayer(long inputNorm, DeviceMatrix qkv, long qkvBias, DeviceMatrix o, long postNorm,
+                               DeviceMatrix gateUp, DeviceMatrix down) {}
+
+    public CudaBackend(Glm4Model model) {
+        this(model, 0);
+    }
+
+    public CudaBackend(Glm4Model model, int deviceOrdinal) {
+        this.model = model;
+        this.c = model.config();
+        if (c.headDim() > 256 || c.numHeads() % c.numKvHeads() != 0) {
+            throw new IllegalArgumentException("backend cuda supports head_dim <= 256 and heads divisible by "
+                    + "kv heads; this model has head_dim " + c.headDim() + ", " + c.numHeads() + "/" + c.numKvHeads());
+        }
+        this.device = Cuda.open(deviceOrdinal);
+        this.kernels = KernelModule.load("glm4.cu", device);
+        this.blas = new cublasContext();
+        Cuda.checkBlas(cublas.cublasCreate_v2(blas), "cublasCreate");
+
+        ModelWeights w = model.weights();
+        Map<Matrix, DeviceMatrix> uploaded = new IdentityHashMap<>(); // tied embeddings upload once
+        this.embed = upload(w.embed(), uploaded);
+        this.lmHead = upload(w.lmHead(), uploaded);
+        this.finalNorm = upload(w.finalNorm());
+        for (ModelWeights.Layer l : w.layers()) {
+            layers.add(new DeviceLayer(upload(l.inputNorm()), upload(l.qkv(), uploaded), upload(l.qkvBias()),
+                    upload(l.o(), uploaded), upload(l.postNorm()), upload(l.gateUp(), uploaded),
+                    upload(l.down(), uploaded)));
+        }
+        double[] freq = new double[c.rotaryDim() / 2];
+        for (int i = 0; i < freq.length; i++) {
+            freq[i] = Math.pow(c.ropeTheta(), -2.0 * i / c.rotaryDim());
+        }
+        try (DoublePointer host = new DoublePointer(freq)) {
+            this.invFreq = track(Cuda.alloc(Math.max(1, freq.length) * 8L));
+            Cuda.toDevice(invFreq, host, freq.length * 8L);
+        }
+        long bytes = 0;
+        for (Matrix m : uploaded.keySet()) {
+            bytes += 2L * m.rows * m.cols;
+        }
+        this.weightBytes = bytes;
+    }
+
+    @Override
+    public String description() {
+        return String.format("cuda (%s, %s, %.2f GB of bf16 weights)", device.name(), device.arch(), weightBytes / 1e9);
+    }
+
+    @Override
+    public Glm4Model model() {
+        return model;
+    }
+
+    @Override
+    public synchronized KvCache newKvCache(int numBlocks, int blockSize) {
+        return new CudaKvCache(device, c, numBlocks, blockSize);
+    }
+
+    /** KV bytes that fit in {@code fraction} of the device memory still free after the weights. */
+    public synchronized long kvBytesForMemoryFraction(double fraction) {
+        if (!(fraction > 0 && fraction <= 1)) {
+            throw new IllegalArgumentException("memory fraction must be in (0, 1], got " + fraction);
+        }
+        device.bind();
+        return (long) (Cuda.memoryInfo()[0] * fraction);
+    }
+
+    /** Device-to-device copy bandwidth in GB/s (bytes read plus written), the bench's HBM reference. */
+    public synchronized double measureCopyBandwidthGbs(long bytes, int repeats) {
+        device.bind();
+        long a = Cuda.alloc(bytes);
+        long b = Cuda.alloc(bytes);
+        try {
+            Cuda.deviceToDevice(b, a, bytes); // first touch outside the clock
+            Cuda.synchronize();
+            long start = System.nanoTime();
+            for (int i = 0; i < repeats; i++) {
+                Cuda.deviceToDevice(b, a, bytes);
+            }
+            Cuda.synchronize();
+            return 2.0 * bytes * repeats / ((System.nanoTime() - start) / 1e9) / 1e9;
+        } finally {
+            Cuda.free(a);
+            Cuda.free(b);
+        }
+    }
+
+    @Override
+    public synchronized float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
+        CudaKvCache kv = (CudaKvCache) kvCache;
+        device.bind();
+        StepPlan plan = new StepPlan(chunks, kv.blockSize(), c, GEMM_MIN_TOKENS);
+        scratch.ensure(plan);
+        scratch.upload(plan);
+
+        int rows = plan.rows;
+        int h = c.hiddenSize();
+        int qkvDim = c.qDim() + 2 * c.kvDim();
+        int inter = c.intermediateSize();
+        float eps = (float) c.rmsNormEps();
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+
+        kernels.launch("embed", rows, 1, 256, 0, embed.address(), scratch.tokens(), scratch.x, h);
+        for (int l = 0; l < layers.size(); l++) {
+            DeviceLayer layer = layers.get(l);
+            kernels.launch("rmsnorm", rows, 1, 256, 0, scratch.x, 0L, layer.inputNorm(), scratch.xb, h, eps);
+            linear(layer.qkv(), scratch.xb, scratch.qkv, false, plan.projection);
+            kernels.launch("bias_rope", rows, 1, 256, 0, scratch.qkv, layer.qkvBias(), scratch.positions(), invFreq,
+                    qkvDim, c.numHeads() + c.numKvHeads(), c.headDim(), c.rotaryDim());
+            kernels.launch("kv_store", rows, 1, 128, 0, scratch.qkv, kv.pool(), scratch.slotBlock(),
+                    scratch.slotIndex(), l, kv.layers(), kv.blockSize(), c.qDim(), c.kvDim(), qkvDim);
+            kernels.launch("attention", rows, c.numHeads(), 128, 0, scratch.qkv, kv.pool(), scratch.att,
+                    scratch.positions(), scratch.tableStart(), scratch.tables(), l, kv.layers(), kv.blockSize(),
+                    c.numHeads(), c.numKvHeads(), c.headDim(), qkvDim, scale);
+            toBf16(scratch.att, scratch.xb, (long) rows * c.qDim());
+            linear(layer.o(), scratch.xb, scratch.x, true, plan.projection);
+
+            kernels.launch("rmsnorm", rows, 1, 256, 0, scratch.x, 0L, layer.postNorm(), scratch.xb, h, eps);
+            linear(layer.gateUp(), scratch.xb, scratch.gateUp, false, plan.projection);
+            kernels.launch("swiglu", rows, 1, 256, 0, scratch.gateUp, scratch.xb, inter);
+            linear(layer.down(), scratch.xb, scratch.x, true, plan.projection);
+        }
+        int logitRows = plan.logitRows.length;
+        kernels.launch("rmsnorm", logitRows, 1, 256, 0, scratch.x, scratch.logitRows(), finalNorm, scratch.xb, h, eps);
+        linear(lmHead, scratch.xb, scratch.logits, false, plan.logitGroups);
+        return plan.split(scratch.downloadLogits(logitRows, c.vocabSize()), c.vocabSize());
+    }
+
+    /**
+     * {@code out[r] (+)= W in[r]} for every row: the short-chunk rows in one batch-invariant launch,
+     * each long chunk in its own cuBLAS GEMM.
+     */
+    private void linear(DeviceMatrix w, long in, long out, boolean accumulate, StepPlan.RowGroups groups) {
+        int n = w.rows();
+        int k = w.cols();
+        if (groups.kernelRows() > 0) {
+            int blocks = (n + LINEAR_WARPS_PER_BLOCK - 1) / LINEAR_WARPS_PER_BLOCK;
+            kernels.launch(k % 8 == 0 ? "linear_rows" : "linear_rows_any", blocks, 1, 32 * LINEAR_WARPS_PER_BLOCK, 0,
+                    w.address(), in, out, groups.kernelRows(), n, k, accumulate ? 1 : 0);
+        }
+        for (int[] gemm : groups.gemms()) { // {first row, rows}
+            try (FloatPointer alpha = new FloatPointer(1f); FloatPointer beta = new FloatPointer(accumulate ? 1f : 0f)) {
+                // Row-major Y[rows, n] = X[rows, k] W[n, k]^T is column-major Y^T = W^T-as-stored x X^T.
+                Cuda.checkBlas(cublas.cublasGemmEx(blas, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, n, gemm[1], k,
+                        alpha, Cuda.pointer(w.address()), cudart.CUDA_R_16BF, k,
+                        Cuda.pointer(in + 2L * gemm[0] * k), cudart.CUDA_R_16BF, k,
+                        beta, Cuda.pointer(out + 4L * gemm[0] * n), cudart.CUDA_R_32F, n,
+                        cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
+            }
+        }
+    }
+
+    private void toBf16(long x, long y, long n) {
+        int blocks = (int) Math.min(4096, (n + 255) / 256);
+        kernels.launch("to_bf16", blocks, 1, 256, 0, x, y, n);
+    }
+
+    private DeviceMatrix upload(Matrix m, Map<Matrix, DeviceMatrix> uploaded) {
+        DeviceMatrix existing = uploaded.get(m);
+        if (existing != null) {
+            return existing;
+        }
+        long elements = (long) m.rows * m.cols;
+        long address = track(Cuda.alloc(2 * elements));
+        try (ShortPointer host = new ShortPointer(Math.min(elements, UPLOAD_CHUNK))) {
+            short[] converted = m.isBf16() ? null : new short[(int) Math.min(elements, UPLOAD_CHUNK)];
+            for (long from = 0; from < elements; from += UPLOAD_CHUNK) {
+                int n = (int) Math.min(UPLOAD_CHUNK, elements - from);
+                if (m.isBf16()) {
+                    host.put(m.bf16, (int) from, n);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        converted[i] = DType.floatToBf16(m.f32[(int) from + i]);
+                    }
+                    host.put(converted, 0, n);
+                }
+                Cuda.toDevice(address + 2 * from, host, 2L * n);
+            }
+        }
+        DeviceMatrix d = new DeviceMatrix(address, m.rows, m.cols);
+        uploaded.put(m, d);
+        return d;
+    }
+
+    private long upload(float[] vector) {
+        long address = track(Cuda.alloc(4L * vector.length));
+        try (FloatPointer host = new FloatPointer(vector)) {
+            Cuda.toDevice(address, host, 4L * vector.length);
+        }
+        return address;
+    }
+
+    private long track(long address) {
+        allocations.add(address);
+        return address;
+    }
+
+    @Override
+    public synchronized void close() {
+        device.bind();
+        scratch.free();
+        for (long a : allocations) {
+            Cuda.free(a);
+        }
+        allocations.clear();
+        kernels.close();
+        cublas.cublasDestroy_v2(blas);
+        Cuda.release(device);
+    }
+
+    /**
+     * Per-step device buffers, grown to the largest step seen: activations, the step's integer
+     * metadata (one upload per step) and the logits.
+     */
+    private final class Scratch {
+        private int rowCapacity;
+        private int logitCapacity;
+        private int metaCapacity;
+        long x;        // float [rows, hidden]
+        long xb;       // bf16  [rows, max(hidden, qDim, intermediate)]
+        long qkv;      // float [rows, qDim + 2 kvDim]
+        long att;      // float [rows, qDim]
+        long gateUp;   // float [rows, 2 intermediate]
+        long logits;   // float [logitRows, vocab]
+        long meta;     // int   [StepPlan.metaInts()]
+        private IntPointer hostMeta;
+        private FloatPointer hostLogits;
+        private StepPlan plan;
+
+        void ensure(StepPlan step) {
+            this.plan = step;
+            if (step.rows > rowCapacity) {
+                int rows = Math.max(step.rows, 2 * rowCapacity);
+                freeRows();
+                int wide = Math.max(c.hiddenSize(), Math.max(c.qDim(), c.intermediateSize()));
+                x = Cuda.alloc(4L * rows * c.hiddenSize());
+                xb = Cuda.alloc(2L * rows * wide);
+                qkv = Cuda.alloc(4L * rows * (c.qDim() + 2 * c.kvDim()));
+                att = Cuda.alloc(4L * rows * c.qDim());
+                gateUp = Cuda.alloc(8L * rows * c.intermediateSize());
+                rowCapacity = rows;
+            }
+            if (step.logitRows.length > logitCapacity) {
+                int rows = Math.max(step.logitRows.length, 2 * logitCapacity);
+                Cuda.free(logits);
+                if (hostLogits != null) {
+                    hostLogits.close();
+                }
+                logits = Cuda.alloc(4L * rows * c.vocabSize());
+                hostLogits = new FloatPointer((long) rows * c.vocabSize());
+                logitCapacity = rows;
+            }
+            if (step.metaInts() > metaCapacity) {
+                int ints = Math.max(step.metaInts(), 2 * metaCapacity);
+                Cuda.free(meta);
+                if (hostMeta != null) {
+                    hostMeta.close();
+                }
+                meta = Cuda.alloc(4L * ints);
+                hostMeta = new IntPointer(ints);
+                metaCapacity = ints;
+            }
+        }
+
+        void upload(StepPlan step) {
+            int[] ints = step.meta();
+            hostMeta.put(ints, 0, ints.length);
+            Cuda.toDevice(meta, hostMeta, 4L * ints.length);
+        }
+
+        long tokens() {
+            return meta + 4L * plan.tokensAt;
+        }
+
+        long positions() {
+            return meta + 4L * plan.positionsAt;
+        }
+
+        long tableStart() {
+            return meta + 4L * plan.tableStartAt;
+        }
+
+        long slotBlock() {
+            return meta + 4L * plan.slotBlockAt;
+        }
+
+        long slotIndex() {
+            return meta + 4L * plan.slotIndexAt;
+        }
+
+        long logitRows() {
+            return meta + 4L * plan.logitRowsAt;
+        }
+
+        long tables() {
+            return meta + 4L * plan.tablesAt;
+        }
+
+        float[] downloadLogits(int rows, int vocab) {
+            long n = (long) rows * vocab;
+            Cuda.toHost(hostLogits, logits, 4 * n);
+            float[] out = new float[Math.toIntExact(n)];
+            hostLogits.get(out, 0, out.length);
+            return out;
+        }
+
+        private void freeRows() {
+            for (long a : new long[] {x, xb, qkv, att, gateUp}) {
+                Cuda.free(a);
+            }
+        }
+
+        void free() {
+            freeRows();
+            Cuda.free(logits);
+            Cuda.free(meta);
+            if (hostMeta != null) {
+                hostMeta.close();
+            }
+            if (hostLogits != null) {
+                hostLogits.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+package io.flinkglm.runtime.backend.cuda;
+
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.cuda.global.nvrtc;
+import org.bytedeco.cuda.nvrtc._nvrtcProgram;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+
+/**
+ * The kernels of a {@code .cu} resource, compiled for the device's own architecture and loaded.
+ *
+ * <p>Why NVRTC at start-up rather than nvcc at build time: the build then needs no CUDA toolkit,
+ * and the code is compiled for exactly the GPU it runs on (sm_90 on an H100/H200) without a fat
+ * binary for every architecture. The cubin is cached under {@code ~/.cache/flink-glm/kernels},
+ * keyed by a hash of the source, the options and the NVRTC version, so only the first start on a
+ * machine pays the compile. CI compiles the same sources with nvcc ({@code CudaKernelSourcesTest}).
+ *
+ * <pre>{@code
+ * KernelModule module = KernelModule.load("glm4.cu", device);
+ * module.launch("to_bf16", 1024, 1, 256, 0, xAddress, yAddress, (long) n);
+ * }</pre>
+ */
+final class KernelModule implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(KernelModule.class.getName());
+    private static final String RESOURCE_DIR = "/io/flinkglm/runtime/backend/cuda/";
+
+    private final CUmod_st module;
+    private final KernelSignatures signatures;
+    private final Map<String, CUfunc_st> functions = new HashMap<>();
+
+    private KernelModule(CUmod_st module, KernelSignatures signatures) {
+        this.module = module;
+        this.signatures = signatures;
+    }
+
+    static KernelModule load(String resource, Cuda.Device device) {
+        String source = readResource(resource);
+        List<String> options = List.of("--gpu-architecture=" + device.arch(), "--std=c++17");
+        byte[] cubin = cached(resource, source, options);
+        CUmod_st module = new CUmod_st();
+        try (BytePointer image = new BytePointer(cubin)) {
+            Cuda.check(cudart.cuModuleLoadData(module, image), "cuModuleLoadData(" + resource + ")");
+        }
+        return new KernelModule(module, KernelSignatures.parse(source));
+    }
+
+    /**
+     * Launches a kernel on the default stream. Arguments are passed by type: {@code Long} for
+     * device addresses and 64-bit integers, {@code Integer} for {@code int}, {@code Float} for
+     * {@code float}, in the kernel's parameter order.
+     */
+    void launch(String kernel, int gridX, int gridY, int blockX, int sharedBytes, Object... args) {
+        signatures.check(kernel, args);
+        CUfunc_st function = functions.computeIfAbsent(kernel, this::lookup);
+        Pointer[] values = new Pointer[args.length];
+        try (PointerPointer<Pointer> params = new PointerPointer<>(args.length)) {
+            for (int i = 0; i < args.length; i++) {
+                values[i] = box(args[i]);
+                params.put(i, values[i]);
+            }
+            Cuda.check(cudart.cuLaunchKernel(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes,
+                    (CUstream_st) null, params, (PointerPointer<?>) null), "cuLaunchKernel(" + kernel + ")");
+        } finally {
+            for (Pointer value : values) {
+                if (value != null) {
+                    value.close();
+                }
+            }
+        }
+    }
+
+    private static Pointer box(Object arg) {
+        if (arg instanceof Long v) {
+            return new LongPointer(1).put(v);
+        }
+        if (arg instanceof Integer v) {
+            return new IntPointer(1).put(v);
+        }
+        return new FloatPointer(1).put((Float) arg); // the only other type KernelSignatures admits
+    }
+
+    private CUfunc_st lookup(String kernel) {
+        CUfunc_st function = new CUfunc_st();
+        Cuda.check(cudart.cuModuleGetFunction(function, module, kernel), "cuModuleGetFunction(" + kernel + ")");
+        return function;
+    }
+
+    @Override
+    public void close() {
+        cudart.cuModuleUnload(module);
+    }
+
+    static String readResource(String resource) {
+        try (InputStream in = KernelModule.class.getResourceAsStream(RESOURCE_DIR + resource)) {
+            if (in == null) {
+                throw new IllegalStateException("kernel source " + RESOURCE_DIR + resource + " is not on the classpath");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] cached(String resource, String source, List<String> options) {
+        int[] major = new int[1];
+        int[] minor = new int[1];
+        nvrtc.nvrtcVersion(major, minor);
+        String key = sha256(source + "\n" + options + "\nnvrtc " + major[0] + "." + minor[0]);
+        Path dir = cacheDir();
+        Path file = dir.resolve(resource.replace(".cu", "") + "-" + key.substring(0, 24) + ".cubin");
+        try {
+            if (Files.isRegularFile(file)) {
+                return Files.readAllBytes(file);
+            }
+            long start = System.nanoTime();
+            byte[] cubin = compile(resource, source, options);
+            LOG.info(() -> "compiled " + resource + " for " + options.get(0) + " with NVRTC " + major[0] + "."
+                    + minor[0] + " in " + (System.nanoTime() - start) / 1_000_000 + " ms; cached at " + file);
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, "kernel", ".tmp");
+            Files.write(tmp, cubin);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return cubin;
+        } catch (IOException e) {
+            LOG.warning("kernel cache " + dir + " is not usable (" + e + "); compiling without it");
+            return compile(resource, source, options);
+        }
+    }
+
+    private static Path cacheDir() {
+        String configured = System.getProperty("flinkglm.cuda.cache");
+        return configured != null ? Path.of(configured)
+                : Path.of(System.getProperty("user.home"), ".cache", "flink-glm", "kernels");
+    }
+
+    private static byte[] compile(String resource, String source, List<String> options) {
+        _nvrtcProgram program = new _nvrtcProgram();
+        checkNvrtc(nvrtc.nvrtcCreateProgram(program, new BytePointer(source), new BytePointer(resource), 0,
+                (PointerPointer<?>) null, (PointerPointer<?>) null), "nvrtcCreateProgram", resource);
+        try (PointerPointer<BytePointer> opts = new PointerPointer<>(options.toArray(String[]::new))) {
+            int rc = nvrtc.nvrtcCompileProgram(program, options.size(), opts);
+            if (rc != nvrtc.NVRTC_SUCCESS) {
+                throw new CudaUnavailableException("backend cuda: kernel source " + resource
+                        + " failed to compile with NVRTC (" + errorString(rc) + ") for " + options.get(0) + ":\n"
+                        + log(program));
+            }
+            try (SizeTPointer size = new SizeTPointer(1)) {
+                checkNvrtc(nvrtc.nvrtcGetCUBINSize(program, size), "nvrtcGetCUBINSize", resource);
+                byte[] cubin = new byte[(int) size.get()];
+                checkNvrtc(nvrtc.nvrtcGetCUBIN(program, cubin), "nvrtcGetCUBIN", resource);
+                return cubin;
+            }
+        } finally {
+            nvrtc.nvrtcDestroyProgram(program);
+        }
+    }
+
+    private static String log(_nvrtcProgram program) {
+        try (SizeTPointer size = new SizeTPointer(1)) {
+            nvrtc.nvrtcGetProgramLogSize(program, size);
+            try (BytePointer text = new BytePointer(Math.max(1, size.get()))) {
+                nvrtc.nvrtcGetProgramLog(program, text);
+                return text.getString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    private static void checkNvrtc(int rc, String what, String resource) {
+        if (rc != nvrtc.NVRTC_SUCCESS) {
+            throw new CudaException(what + "(" + resource + ") failed: " + errorString(rc));
+        }
+    }
+
+    private static String errorString(int rc) {
+        BytePointer text = nvrtc.nvrtcGetErrorString(rc);
+        return text == null || text.isNull() ? "NVRTC error " + rc : text.getString(StandardCharsets.US_ASCII);
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
