@@ -7,6 +7,7 @@ import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.cpu.Kernels;
 import io.flinkglm.runtime.backend.cpu.MemoryBandwidth;
+import io.flinkglm.runtime.backend.cuda.CudaBackend;
 import io.flinkglm.runtime.engine.EngineBench;
 import io.flinkglm.runtime.engine.Sampler;
 import io.flinkglm.runtime.model.Glm4Model;
@@ -44,8 +45,10 @@ final class BenchCommand implements Command {
         int historyTokens = args.integer("history-tokens", 1000);
         args.rejectUnused();
         // Measured before the model is on the heap, so the probe buffer never competes with it.
+        // A GPU run replaces it with the device's copy bandwidth once the backend is up.
         System.err.println("bench: memory-read bandwidth");
         double measured = MemoryBandwidth.measure(1L << 30, 3);
+        String bandwidthKind = "host memory read";
         Glm4Model model = Glm4Model.load(dir, new StderrProgress("loading"));
 
         int vocab = model.config().vocabSize();
@@ -58,6 +61,11 @@ final class BenchCommand implements Command {
         }
         ObjectNode result = Json.object();
         try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length, BLOCK)) {
+            if (backend instanceof CudaBackend gpu) {
+                System.err.println("bench: device copy bandwidth");
+                measured = gpu.measureCopyBandwidthGbs(1L << 30, 20);
+                bandwidthKind = "device memory copy (read + write)";
+            }
             // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
             backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
@@ -94,6 +102,16 @@ final class BenchCommand implements Command {
             result.put("weight_bytes_per_token", bytesPerToken);
             result.put("achieved_bandwidth_gbs", achieved);
             result.put("measured_bandwidth_gbs", measured);
+            result.put("measured_bandwidth_kind", bandwidthKind);
+            if (backend instanceof CudaBackend gpu) {
+                // Prefill against the GEMM rate: a bf16 weight costs 2 FLOPs per token, 2 bytes per step.
+                double gemm = gpu.measureGemmTflops(promptTokens, model.config().intermediateSize() * 2,
+                        model.config().hiddenSize(), 20);
+                double prefillTflops = bytesPerToken * (promptTokens / prefillSeconds) / 1e12;
+                result.put("measured_bf16_gemm_tflops", gemm);
+                result.put("prefill_tflops", prefillTflops);
+                result.put("prefill_fraction_of_gemm_rate", prefillTflops / gemm);
+            }
             result.put("bandwidth_fraction", achieved / measured);
         }
         if (concurrency != null) {

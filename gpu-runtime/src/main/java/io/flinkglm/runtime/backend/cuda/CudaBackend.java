@@ -151,6 +151,36 @@ public final class CudaBackend implements Backend {
         }
     }
 
+    /**
+     * The cuBLAS bf16 GEMM rate in TFLOP/s for {@code [m, k] x [k, n]} (float32 out, as the
+     * projections run), the bench's reference for prefill. Operands are left uninitialised.
+     */
+    public synchronized double measureGemmTflops(int m, int n, int k, int repeats) {
+        device.bind();
+        long a = Cuda.alloc(2L * n * k);
+        long b = Cuda.alloc(2L * m * k);
+        long out = Cuda.alloc(4L * m * n);
+        try (FloatPointer one = new FloatPointer(1f); FloatPointer zero = new FloatPointer(0f)) {
+            long start = 0;
+            for (int i = -1; i < repeats; i++) { // the first call, outside the clock, picks the algorithm
+                if (i == 0) {
+                    Cuda.synchronize();
+                    start = System.nanoTime();
+                }
+                Cuda.checkBlas(cublas.cublasGemmEx(blas, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, n, m, k,
+                        one, Cuda.pointer(a), cudart.CUDA_R_16BF, k, Cuda.pointer(b), cudart.CUDA_R_16BF, k,
+                        zero, Cuda.pointer(out), cudart.CUDA_R_32F, n,
+                        cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
+            }
+            Cuda.synchronize();
+            return 2.0 * m * n * k * repeats / ((System.nanoTime() - start) / 1e9) / 1e12;
+        } finally {
+            Cuda.free(a);
+            Cuda.free(b);
+            Cuda.free(out);
+        }
+    }
+
     @Override
     public synchronized float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
         CudaKvCache kv = (CudaKvCache) kvCache;
