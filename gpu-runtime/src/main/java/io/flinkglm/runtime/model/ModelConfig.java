@@ -171,9 +171,8 @@ public record ModelConfig(
         n.put("num_hidden_layers", numLayers);
         n.put("num_key_value_heads", numKvHeads);
         n.put("partial_rotary_factor", partialRotaryFactor);
-        if (!eosTokenIds.isEmpty()) {
-            n.put("pad_token_id", eosTokenIds.get(0));
-        }
+        // transformers' GlmConfig defaults pad_token_id to 151329, outside a small test vocabulary.
+        n.put("pad_token_id", eosTokenIds.isEmpty() ? 0 : eosTokenIds.get(0));
         n.put("rms_norm_eps", rmsNormEps);
         n.put("rope_theta", ropeTheta);
         n.put("tie_word_embeddings", false);
