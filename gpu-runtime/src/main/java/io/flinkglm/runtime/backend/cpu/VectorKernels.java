@@ -27,10 +27,10 @@ final class VectorKernels extends Kernels {
             ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
     private static final int L = F.length();
     /**
-     * Words per K block. A strip pair's block (2 x 16 rows x 128 words x 4 bytes = 16 KB) and the
-     * tokens' activations for it stay in L1 while every tile passes over it; the block comes from
-     * memory once. 128 measured faster than 32, 64 or 256 and than whole rows (16-token step of
-     * the 0.5B model: 85 against 95 ms of matrix time).
+     * Words per K block when more than one token tile passes over the weights. A strip pair's
+     * block (2 x 16 rows x 128 words x 4 bytes = 16 KB) then stays in L1 from the tile that loads
+     * it to the next; measured about 3% faster than whole rows for a 16-token step of the 0.5B
+     * model, and no gain at 64 or 256. With one tile there is nothing to reuse, so rows stay whole.
      */
     private static final int K_BLOCK = 128;
 
@@ -63,14 +63,15 @@ final class VectorKernels extends Kernels {
      */
     private static void strips(Matrix w, float[] x, int tokens, float[] out, int ostride, int oshift, int s0, int s1) {
         int rowEnd = Math.min(s1 * L, w.rows);
+        int block = tokens > 8 ? K_BLOCK : w.words;
         for (int t = 0; t < tokens; t++) {
             java.util.Arrays.fill(out, t * ostride + s0 * L - oshift, t * ostride + rowEnd - oshift, 0f);
         }
         for (int s = s0; s < s1; s += 2) {
             int ra = s * L;
             int rb = Math.min(s + 1, s1 - 1) * L; // an odd strip out runs as a pair with itself
-            for (int j0 = 0; j0 < w.words; j0 += K_BLOCK) {
-                int j1 = Math.min(w.words, j0 + K_BLOCK);
+            for (int j0 = 0; j0 < w.words; j0 += block) {
+                int j1 = Math.min(w.words, j0 + block);
                 int t = 0;
                 if (w.isBf16()) {
                     for (; t + 8 <= tokens; t += 8) {
