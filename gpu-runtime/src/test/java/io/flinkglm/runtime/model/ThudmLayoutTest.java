@@ -82,7 +82,11 @@ class ThudmLayoutTest {
 
     private static void add(SafetensorsWriter writer, Map<String, float[]> tensors, String name, Matrix m) {
         writer.declare(name, DType.F32, m.rows, m.cols);
-        tensors.put(name, m.f32);
+        float[] rowMajor = new float[m.rows * m.cols];
+        for (int r = 0; r < m.rows; r++) {
+            m.copyRow(r, rowMajor, r * m.cols);
+        }
+        tensors.put(name, rowMajor);
     }
 
     private static void add(SafetensorsWriter writer, Map<String, float[]> tensors, String name, float[] v) {

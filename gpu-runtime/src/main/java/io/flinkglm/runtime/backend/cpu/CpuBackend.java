@@ -20,8 +20,12 @@ import java.util.List;
  * sequence, in position order, so a token's result never depends on its neighbours in the step.
  */
 public final class CpuBackend implements Backend {
-    /** Rows per parallel work item: enough to amortise scheduling, few enough to balance two cores. */
-    private static final int ROWS_PER_TASK = 64;
+    /**
+     * Panels (of 16 rows) per parallel work item: enough to amortise scheduling and keep the
+     * prefetcher on long runs, few enough to balance the cores (8 measured 4% faster than 4 for a
+     * 16-token step of the 0.5B model on two cores; 16 no better).
+     */
+    private static final int PANELS_PER_TASK = 8;
     private static final int SWIGLU_SLICE = 1024;
 
     private final Glm4Model model;
@@ -129,13 +133,14 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
-    /** {@code out[t] = x[t] W^T} for every token, rows split over the cores. */
+    /** {@code out[t] = x[t] W^T} for every token, panels of rows split over the cores. */
     private void matmul(Matrix m, float[] x, int tokens, float[] out) {
         float[] prepared = kernels.prepare(m, x, tokens);
-        int tasks = (m.rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int panels = m.panels();
+        int tasks = (panels + PANELS_PER_TASK - 1) / PANELS_PER_TASK;
         Parallel.forEach(tasks, task -> {
-            int r0 = task * ROWS_PER_TASK;
-            kernels.matmulRows(m, prepared, tokens, out, r0, Math.min(m.rows, r0 + ROWS_PER_TASK));
+            int p0 = task * PANELS_PER_TASK;
+            kernels.matmulPanels(m, prepared, tokens, out, p0, Math.min(panels, p0 + PANELS_PER_TASK));
         });
     }
 

@@ -3,7 +3,12 @@ package io.flinkglm.runtime.backend.cpu;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.Matrix;
 
-/** The plain-Java twin of {@link VectorKernels}: the reference for its tests and the fallback. */
+/**
+ * The plain-Java twin of {@link VectorKernels}: the reference for its tests and the fallback. Its
+ * matrix product runs the same fma chains (Math.fma, as the Vector API's fma) in the same order, so
+ * the two agree to the bit; it walks a panel's 16 rows side by side to read the weights in order.
+ * Math.fma is one instruction wherever the JIT finds FMA hardware (x86 since 2013, all aarch64).
+ */
 public final class ScalarKernels extends Kernels {
 
     @Override
@@ -12,23 +17,26 @@ public final class ScalarKernels extends Kernels {
     }
 
     @Override
-    public void matmulRows(Matrix w, float[] x, int tokens, float[] out, int r0, int r1) {
-        int cols = w.cols;
-        for (int r = r0; r < r1; r++) {
-            int base = r * cols;
+    public void matmulPanels(Matrix w, float[] x, int tokens, float[] out, int p0, int p1) {
+        int words = w.words;
+        float[] acc = new float[Matrix.PANEL];
+        for (int p = p0; p < p1; p++) {
+            int base = p * Matrix.PANEL * words;
+            int rowsHere = Math.min(Matrix.PANEL, w.rows - p * Matrix.PANEL);
             for (int t = 0; t < tokens; t++) {
-                int xo = t * cols;
-                float sum = 0f;
-                if (w.f32 != null) {
-                    for (int c = 0; c < cols; c++) {
-                        sum += w.f32[base + c] * x[xo + c];
-                    }
-                } else {
-                    for (int c = 0; c < cols; c++) {
-                        sum += DType.bf16ToFloat(w.bf16[base + c]) * x[xo + c];
+                java.util.Arrays.fill(acc, 0f);
+                for (int j = 0; j < words; j++) {
+                    int word = base + j * Matrix.PANEL;
+                    for (int i = 0; i < Matrix.PANEL; i++) {
+                        if (w.f32 != null) {
+                            acc[i] = Math.fma(w.f32[word + i], x[j * tokens + t], acc[i]);
+                        } else {
+                            acc[i] = Math.fma(DType.bf16ToFloat(w.bf16[2 * (word + i)]), x[2 * j * tokens + t], acc[i]);
+                            acc[i] = Math.fma(DType.bf16ToFloat(w.bf16[2 * (word + i) + 1]), x[(2 * j + 1) * tokens + t], acc[i]);
+                        }
                     }
                 }
-                out[t * w.rows + r] = sum;
+                System.arraycopy(acc, 0, out, t * w.rows + p * Matrix.PANEL, rowsHere);
             }
         }
     }

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-/** The Vector API kernels against their scalar twin on random inputs, within float32 rounding. */
+/** The Vector API kernels against their scalar twin on random inputs. */
 class KernelsTest {
     private static final float TOLERANCE = 1e-5f;
     private final Kernels vector = new VectorKernels();
@@ -19,33 +19,61 @@ class KernelsTest {
     private final SplittableRandom rng = new SplittableRandom(3);
 
     @ParameterizedTest
-    @CsvSource({"f32,37,64,1", "f32,70,100,5", "bf16,37,64,1", "bf16,70,100,7", "bf16,9,250,4", "bf16,16,32,9"})
-    void matmulMatchesTheScalarTwin(String dtype, int rows, int cols, int tokens) {
+    @CsvSource({"f32,37,64,1", "f32,70,100,5", "f32,33,260,17", "bf16,37,64,1", "bf16,70,100,7", "bf16,9,250,4",
+            "bf16,16,32,9", "bf16,50,301,13", "bf16,64,1536,16"})
+    void matmulEqualsTheScalarTwinToTheBit(String dtype, int rows, int cols, int tokens) {
         Matrix w = randomMatrix(dtype.equals("bf16"), rows, cols);
         float[] x = randomVector(tokens * cols);
 
         float[] expected = new float[tokens * rows];
-        scalar.matmulRows(w, scalar.prepare(w, x, tokens), tokens, expected, 0, rows);
+        scalar.matmulPanels(w, scalar.prepare(w, x, tokens), tokens, expected, 0, w.panels());
         float[] actual = new float[tokens * rows];
-        vector.matmulRows(w, vector.prepare(w, x, tokens), tokens, actual, 0, rows);
+        vector.matmulPanels(w, vector.prepare(w, x, tokens), tokens, actual, 0, w.panels());
 
-        for (int i = 0; i < expected.length; i++) {
-            assertThat(actual[i]).as("output %d", i).isCloseTo(expected[i], within(TOLERANCE * scale(expected)));
+        assertThat(actual).isEqualTo(expected);
+    }
+
+    @Test
+    void theScalarTwinIsTheDotProductWithinFloat32Rounding() {
+        Matrix w = randomMatrix(true, 21, 77);
+        float[] x = randomVector(3 * 77);
+        float[] out = new float[3 * 21];
+        scalar.matmulPanels(w, scalar.prepare(w, x, 3), 3, out, 0, w.panels());
+        for (int t = 0; t < 3; t++) {
+            for (int r = 0; r < 21; r++) {
+                double dot = 0;
+                for (int c = 0; c < 77; c++) {
+                    dot += (double) w.get(r, c) * x[t * 77 + c];
+                }
+                assertThat((double) out[t * 21 + r]).as("token %d row %d", t, r).isCloseTo(dot, within(1e-5));
+            }
         }
     }
 
     @Test
     void aTokensResultDoesNotDependOnHowManyTokensShareTheCall() {
-        Matrix w = randomMatrix(true, 33, 96);
-        float[] x = randomVector(6 * 96);
-        float[] six = new float[6 * 33];
-        vector.matmulRows(w, vector.prepare(w, x, 6), 6, six, 0, 33);
-        for (int t = 0; t < 6; t++) {
+        Matrix w = randomMatrix(true, 33, 300);
+        float[] x = randomVector(17 * 300);
+        float[] all = new float[17 * 33];
+        vector.matmulPanels(w, vector.prepare(w, x, 17), 17, all, 0, w.panels());
+        for (int t = 0; t < 17; t++) {
             float[] one = new float[33];
-            float[] xt = java.util.Arrays.copyOfRange(x, t * 96, (t + 1) * 96);
-            vector.matmulRows(w, vector.prepare(w, xt, 1), 1, one, 0, 33);
-            assertThat(java.util.Arrays.copyOfRange(six, t * 33, (t + 1) * 33)).as("token %d", t).isEqualTo(one);
+            float[] xt = java.util.Arrays.copyOfRange(x, t * 300, (t + 1) * 300);
+            vector.matmulPanels(w, vector.prepare(w, xt, 1), 1, one, 0, w.panels());
+            assertThat(java.util.Arrays.copyOfRange(all, t * 33, (t + 1) * 33)).as("token %d", t).isEqualTo(one);
         }
+    }
+
+    @Test
+    void panelsSplitAnywhereGiveTheSameProduct() {
+        Matrix w = randomMatrix(true, 100, 96);
+        float[] x = vector.prepare(w, randomVector(9 * 96), 9);
+        float[] whole = new float[9 * 100];
+        vector.matmulPanels(w, x, 9, whole, 0, w.panels());
+        float[] split = new float[9 * 100];
+        vector.matmulPanels(w, x, 9, split, 0, 3);
+        vector.matmulPanels(w, x, 9, split, 3, w.panels());
+        assertThat(split).isEqualTo(whole);
     }
 
     @Test
