@@ -27,6 +27,8 @@ import java.util.Map;
  * in bf16, the residual stream and KV in float32, kernels from {@code glm4.cu} (NVRTC-compiled for
  * the device at start-up) and cuBLAS for the projections of long prompt chunks.
  *
+ * <p>Weights are uploaded row-major, whatever layout the CPU kernels keep on the host.
+ *
  * <p>Projections choose their kernel per chunk, never per step, so a sequence's numbers do not
  * depend on its neighbours: chunks shorter than {@link #GEMM_MIN_TOKENS} (every decode) go through
  * {@code linear_rows}, whose reduction order is fixed by K alone; longer prompt chunks go through a
@@ -45,7 +47,7 @@ public final class CudaBackend implements Backend {
     /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
     static final int GEMM_MIN_TOKENS = 16;
     private static final int LINEAR_WARPS_PER_BLOCK = 8;
-    private static final int UPLOAD_CHUNK = 1 << 24; // elements per host staging copy (32 MB of bf16)
+    private static final int UPLOAD_CHUNK = 1 << 24; // bf16 elements per host-to-device copy (32 MB)
 
     private final Glm4Model model;
     private final ModelConfig c;
@@ -251,26 +253,31 @@ public final class CudaBackend implements Backend {
         kernels.launch("to_bf16", blocks, 1, 256, 0, x, y, n);
     }
 
+    /**
+     * Copies a matrix to the device row-major in bf16, a block of rows at a time. The host matrix
+     * is in the CPU kernels' panel layout, so rows are read back through {@link Matrix#copyRow};
+     * widening bf16 and rounding back is exact, and an f32 checkpoint is rounded to bf16 here.
+     */
     private DeviceMatrix upload(Matrix m, Map<Matrix, DeviceMatrix> uploaded) {
         DeviceMatrix existing = uploaded.get(m);
         if (existing != null) {
             return existing;
         }
-        long elements = (long) m.rows * m.cols;
-        long address = track(Cuda.alloc(2 * elements));
-        try (ShortPointer host = new ShortPointer(Math.min(elements, UPLOAD_CHUNK))) {
-            short[] converted = m.isBf16() ? null : new short[(int) Math.min(elements, UPLOAD_CHUNK)];
-            for (long from = 0; from < elements; from += UPLOAD_CHUNK) {
-                int n = (int) Math.min(UPLOAD_CHUNK, elements - from);
-                if (m.isBf16()) {
-                    host.put(m.bf16, (int) from, n);
-                } else {
-                    for (int i = 0; i < n; i++) {
-                        converted[i] = DType.floatToBf16(m.f32[(int) from + i]);
+        long address = track(Cuda.alloc(2L * m.rows * m.cols));
+        int rowsPerCopy = Math.max(1, Math.min(m.rows, UPLOAD_CHUNK / m.cols));
+        float[] row = new float[m.cols];
+        short[] block = new short[rowsPerCopy * m.cols];
+        try (ShortPointer host = new ShortPointer(block.length)) {
+            for (int r0 = 0; r0 < m.rows; r0 += rowsPerCopy) {
+                int rows = Math.min(rowsPerCopy, m.rows - r0);
+                for (int r = 0; r < rows; r++) {
+                    m.copyRow(r0 + r, row, 0);
+                    for (int col = 0; col < m.cols; col++) {
+                        block[r * m.cols + col] = DType.floatToBf16(row[col]);
                     }
-                    host.put(converted, 0, n);
                 }
-                Cuda.toDevice(address + 2 * from, host, 2L * n);
+                host.put(block, 0, rows * m.cols);
+                Cuda.toDevice(address + 2L * r0 * m.cols, host, 2L * rows * m.cols);
             }
         }
         DeviceMatrix d = new DeviceMatrix(address, m.rows, m.cols);
