@@ -80,27 +80,45 @@ public final class CudaBackend implements Backend {
                     + "kv heads; this model has head_dim " + c.headDim() + ", " + c.numHeads() + "/" + c.numKvHeads());
         }
         this.device = Cuda.open(deviceOrdinal);
-        this.kernels = KernelModule.load("glm4.cu", device);
-        this.blas = new cublasContext();
-        Cuda.checkBlas(cublas.cublasCreate_v2(blas), "cublasCreate");
+        KernelModule module = null;
+        cublasContext handle = new cublasContext();
+        try {
+            module = KernelModule.load("glm4.cu", device);
+            Cuda.checkBlas(cublas.cublasCreate_v2(handle), "cublasCreate");
+        } catch (RuntimeException e) {
+            if (module != null) {
+                module.close();
+            }
+            Cuda.release(device);
+            throw e;
+        }
+        this.kernels = module;
+        this.blas = handle;
 
+        // A failed start (most often: the weights do not fit in device memory) frees what it took,
+        // so "auto" can fall back to the CPU with the GPU left as it was.
         ModelWeights w = model.weights();
         Map<Matrix, DeviceMatrix> uploaded = new IdentityHashMap<>(); // tied embeddings upload once
-        this.embed = upload(w.embed(), uploaded);
-        this.lmHead = upload(w.lmHead(), uploaded);
-        this.finalNorm = upload(w.finalNorm());
-        for (ModelWeights.Layer l : w.layers()) {
-            layers.add(new DeviceLayer(upload(l.inputNorm()), upload(l.qkv(), uploaded), upload(l.qkvBias()),
-                    upload(l.o(), uploaded), upload(l.postNorm()), upload(l.gateUp(), uploaded),
-                    upload(l.down(), uploaded)));
-        }
-        double[] freq = new double[c.rotaryDim() / 2];
-        for (int i = 0; i < freq.length; i++) {
-            freq[i] = Math.pow(c.ropeTheta(), -2.0 * i / c.rotaryDim());
-        }
-        try (DoublePointer host = new DoublePointer(freq)) {
-            this.invFreq = track(Cuda.alloc(Math.max(1, freq.length) * 8L));
-            Cuda.toDevice(invFreq, host, freq.length * 8L);
+        try {
+            this.embed = upload(w.embed(), uploaded);
+            this.lmHead = upload(w.lmHead(), uploaded);
+            this.finalNorm = upload(w.finalNorm());
+            for (ModelWeights.Layer l : w.layers()) {
+                layers.add(new DeviceLayer(upload(l.inputNorm()), upload(l.qkv(), uploaded), upload(l.qkvBias()),
+                        upload(l.o(), uploaded), upload(l.postNorm()), upload(l.gateUp(), uploaded),
+                        upload(l.down(), uploaded)));
+            }
+            double[] freq = new double[c.rotaryDim() / 2];
+            for (int i = 0; i < freq.length; i++) {
+                freq[i] = Math.pow(c.ropeTheta(), -2.0 * i / c.rotaryDim());
+            }
+            try (DoublePointer host = new DoublePointer(freq)) {
+                this.invFreq = track(Cuda.alloc(Math.max(1, freq.length) * 8L));
+                Cuda.toDevice(invFreq, host, freq.length * 8L);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
         long bytes = 0;
         for (Matrix m : uploaded.keySet()) {
