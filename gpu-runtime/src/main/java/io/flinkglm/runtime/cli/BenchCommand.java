@@ -45,12 +45,6 @@ final class BenchCommand implements Command {
         int historyTokens = args.integer("history-tokens", 1000);
         args.rejectUnused();
         Glm4Model model = Glm4Model.load(dir, new StderrProgress("loading"));
-        // The probe streams as many bytes as one decode step reads, so both see the same share of
-        // a large last-level cache (480 MiB on the development machine: half the small model).
-        // A GPU run replaces it with the device's copy bandwidth once the backend is up.
-        System.err.println("bench: memory-read bandwidth");
-        double measured = MemoryBandwidth.measure(Math.max(256L << 20, model.weights().bytesPerToken()), 3);
-        String bandwidthKind = "host memory read, same bytes as a decode step";
 
         int vocab = model.config().vocabSize();
         SplittableRandom rng = new SplittableRandom(7);
@@ -62,10 +56,18 @@ final class BenchCommand implements Command {
         }
         ObjectNode result = Json.object();
         try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length, BLOCK)) {
+            double measured;
+            String bandwidthKind;
             if (backend instanceof CudaBackend gpu) {
                 System.err.println("bench: device copy bandwidth");
                 measured = gpu.measureCopyBandwidthGbs(1L << 30, 20);
                 bandwidthKind = "device memory copy (read + write)";
+            } else {
+                // As many bytes as one decode step reads, so both see the same share of a large
+                // last-level cache (480 MiB on the development machine: half the small model).
+                System.err.println("bench: memory-read bandwidth");
+                measured = MemoryBandwidth.measure(Math.max(256L << 20, model.weights().bytesPerToken()), 3);
+                bandwidthKind = "host memory read, same bytes as a decode step";
             }
             // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
