@@ -80,12 +80,14 @@ public final class CpuBackend implements Backend {
         float[] proj = new float[n * h];                    // o / down output   [n, hidden]
         float[] gateUp = new float[n * 2 * c.intermediateSize()];
         float[] act = new float[n * c.intermediateSize()];  // u * silu(gate)    [n, intermediate]
+        int widest = Math.max(Math.max(h, c.qDim()), c.intermediateSize()) + 1;
+        float[] prepared = new float[n * widest];           // one product's activations, as the kernels read them
 
         for (int l = 0; l < c.numLayers(); l++) {
             ModelWeights.Layer layer = w.layers().get(l);
 
             rmsNorm(x, layer.inputNorm(), xn, n);
-            matmul(layer.qkv(), xn, n, qkv);
+            matmul(layer.qkv(), xn, n, qkv, prepared);
             for (int t = 0; t < n; t++) {
                 int o = t * qkvDim;
                 for (int i = 0; i < qkvDim; i++) {
@@ -95,20 +97,20 @@ public final class CpuBackend implements Backend {
                 storeKv(kv, l, step, t, qkv, o + c.qDim());
             }
             attention(kv, l, step, qkv, att);
-            matmul(layer.o(), att, n, proj);
+            matmul(layer.o(), att, n, proj, prepared);
             add(x, proj);
 
             rmsNorm(x, layer.postNorm(), xn, n);
-            matmul(layer.gateUp(), xn, n, gateUp);
+            matmul(layer.gateUp(), xn, n, gateUp, prepared);
             swiglu(gateUp, act, n);
-            matmul(layer.down(), act, n, proj);
+            matmul(layer.down(), act, n, proj, prepared);
             add(x, proj);
         }
-        return logits(step, x);
+        return logits(step, x, prepared);
     }
 
     /** Final norm and lm_head, only for the positions whose logits were asked for. */
-    private float[][][] logits(StepLayout step, float[] x) {
+    private float[][][] logits(StepLayout step, float[] x, float[] scratch) {
         int h = c.hiddenSize();
         int rows = step.logitRows.length;
         float[] selected = new float[rows * h];
@@ -118,7 +120,7 @@ public final class CpuBackend implements Backend {
         float[] normed = new float[rows * h];
         rmsNorm(selected, w.finalNorm(), normed, rows);
         float[] all = new float[rows * c.vocabSize()];
-        matmul(w.lmHead(), normed, rows, all);
+        matmul(w.lmHead(), normed, rows, all, scratch);
 
         float[][][] out = new float[step.chunks.size()][][];
         int row = 0;
@@ -134,8 +136,8 @@ public final class CpuBackend implements Backend {
     }
 
     /** {@code out[t] = x[t] W^T} for every token, panels of rows split over the cores. */
-    private void matmul(Matrix m, float[] x, int tokens, float[] out) {
-        float[] prepared = kernels.prepare(m, x, tokens);
+    private void matmul(Matrix m, float[] x, int tokens, float[] out, float[] scratch) {
+        float[] prepared = kernels.prepare(m, x, tokens, scratch);
         int panels = m.panels();
         int tasks = (panels + PANELS_PER_TASK - 1) / PANELS_PER_TASK;
         Parallel.forEach(tasks, task -> {
@@ -169,46 +171,58 @@ public final class CpuBackend implements Backend {
 
     /**
      * Causal attention: token t (at position p) attends over positions 0..p of its own sequence.
-     * Query head hq reads kv head hq / (heads / kvHeads). Softmax in float32 over a max-shifted row.
+     * Query head hq reads kv head hq / (heads / kvHeads); one work item is a token and a kv head, so
+     * the query heads sharing that head read each K and V row once between them. Softmax in
+     * float32 over a max-shifted row.
      */
     private void attention(CpuKvCache kv, int layer, StepLayout step, float[] qkv, float[] att) {
-        int heads = c.numHeads();
+        int kvHeads = c.numKvHeads();
         int hd = c.headDim();
-        int group = heads / c.numKvHeads();
+        int group = c.numHeads() / kvHeads;
         int qkvDim = c.qDim() + 2 * c.kvDim();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] keys = kv.k[layer];
         float[] values = kv.v[layer];
-        Parallel.forEach(step.tokens * heads, item -> {
-            int t = item / heads;
-            int hq = item % heads;
-            int kvHead = hq / group;
-            int qOffset = t * qkvDim + hq * hd;
+        Parallel.forEach(step.tokens * kvHeads, item -> {
+            int t = item / kvHeads;
+            int kvHead = item % kvHeads;
+            int firstHead = kvHead * group;
             int positions = step.position[t] + 1;
-            float[] scores = new float[positions];
-            float max = Float.NEGATIVE_INFINITY;
+            float[] scores = new float[group * positions]; // [query head of the group][position]
             for (int p = 0; p < positions; p++) {
                 int ko = step.kvOffset(kv, t, p) + kvHead * hd;
-                scores[p] = kernels.dot(qkv, qOffset, keys, ko, hd) * scale;
-                max = Math.max(max, scores[p]);
+                for (int g = 0; g < group; g++) {
+                    int qOffset = t * qkvDim + (firstHead + g) * hd;
+                    scores[g * positions + p] = kernels.dot(qkv, qOffset, keys, ko, hd) * scale;
+                }
             }
-            float sum = 0f;
-            for (int p = 0; p < positions; p++) {
-                scores[p] = (float) Math.exp(scores[p] - max);
-                sum += scores[p];
+            float[] sums = new float[group];
+            for (int g = 0; g < group; g++) {
+                int row = g * positions;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p < positions; p++) {
+                    max = Math.max(max, scores[row + p]);
+                }
+                kernels.expShifted(scores, row, positions, max);
+                for (int p = 0; p < positions; p++) {
+                    sums[g] += scores[row + p];
+                }
+                int out = t * c.qDim() + (firstHead + g) * hd;
+                java.util.Arrays.fill(att, out, out + hd, 0f);
             }
-            int out = t * c.qDim() + hq * hd;
-            java.util.Arrays.fill(att, out, out + hd, 0f);
             for (int p = 0; p < positions; p++) {
                 int vo = step.kvOffset(kv, t, p) + kvHead * hd;
-                kernels.axpy(scores[p] / sum, values, vo, att, out, hd);
+                for (int g = 0; g < group; g++) {
+                    int out = t * c.qDim() + (firstHead + g) * hd;
+                    kernels.axpy(scores[g * positions + p] / sums[g], values, vo, att, out, hd);
+                }
             }
         });
     }
 
     /**
-     * act = up * silu(gate), gate being the first half of each token's gate_up row. Split over the
-     * cores: its exp calls cost a 16-token step about 20 ms on one core.
+     * act = up * silu(gate), gate being the first half of each token's gate_up row, through the
+     * kernels' vectorised exp; split over the cores in slices.
      */
     private void swiglu(float[] gateUp, float[] act, int tokens) {
         int inter = c.intermediateSize();
@@ -218,11 +232,7 @@ public final class CpuBackend implements Backend {
             int from = (item % slices) * SWIGLU_SLICE;
             int to = Math.min(inter, from + SWIGLU_SLICE);
             int g = t * 2 * inter;
-            for (int i = from; i < to; i++) {
-                float gate = gateUp[g + i];
-                float silu = (float) (gate / (1.0 + Math.exp(-gate)));
-                act[t * inter + i] = gateUp[g + inter + i] * silu;
-            }
+            kernels.swiglu(gateUp, g + from, gateUp, g + inter + from, act, t * inter + from, to - from);
         });
     }
 

@@ -56,4 +56,18 @@ public final class ScalarKernels extends Kernels {
             y[yo + i] += alpha * x[xo + i];
         }
     }
+
+    @Override
+    public void expShifted(float[] x, int o, int n, float shift) {
+        for (int i = 0; i < n; i++) {
+            x[o + i] = FloatExp.exp(x[o + i] - shift);
+        }
+    }
+
+    @Override
+    public void swiglu(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
+        for (int i = 0; i < n; i++) {
+            out[oo + i] = up[uo + i] * FloatExp.silu(gate[go + i]);
+        }
+    }
 }

@@ -2,6 +2,7 @@ package io.flinkglm.runtime.backend.cpu;
 
 import io.flinkglm.runtime.model.Matrix;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -122,5 +123,46 @@ final class VectorKernels extends Kernels {
         for (int i = full; i < n; i++) {
             y[yo + i] += alpha * x[xo + i];
         }
+    }
+
+    @Override
+    public void expShifted(float[] x, int o, int n, float shift) {
+        int full = n - n % L;
+        for (int i = 0; i < full; i += L) {
+            exp(FloatVector.fromArray(F, x, o + i).sub(shift)).intoArray(x, o + i);
+        }
+        for (int i = full; i < n; i++) {
+            x[o + i] = FloatExp.exp(x[o + i] - shift);
+        }
+    }
+
+    @Override
+    public void swiglu(float[] gate, int go, float[] up, int uo, float[] out, int oo, int n) {
+        int full = n - n % L;
+        for (int i = 0; i < full; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, go + i);
+            FloatVector silu = g.div(exp(g.neg()).add(1f));
+            FloatVector.fromArray(F, up, uo + i).mul(silu).intoArray(out, oo + i);
+        }
+        for (int i = full; i < n; i++) {
+            out[oo + i] = up[uo + i] * FloatExp.silu(gate[go + i]);
+        }
+    }
+
+    /** {@link FloatExp#exp} lane by lane, operation for operation. */
+    private static FloatVector exp(FloatVector x) {
+        x = x.max(FloatExp.LO).min(FloatExp.HI);
+        FloatVector shifted = x.fma(FloatExp.LOG2E, FloatExp.ROUND);
+        FloatVector n = shifted.sub(FloatExp.ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(F, FloatExp.MINUS_LN2_HI), x);
+        r = n.fma(FloatVector.broadcast(F, FloatExp.MINUS_LN2_LO), r);
+        FloatVector p = r.fma(FloatExp.P0, FloatExp.P1);
+        p = p.fma(r, FloatVector.broadcast(F, FloatExp.P2));
+        p = p.fma(r, FloatVector.broadcast(F, FloatExp.P3));
+        p = p.fma(r, FloatVector.broadcast(F, FloatExp.P4));
+        p = p.fma(r, FloatVector.broadcast(F, FloatExp.P5));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector scale = shifted.reinterpretAsInts().add(FloatExp.EXPONENT_FROM_ROUNDED).lanewise(VectorOperators.LSHL, 23);
+        return y.mul(scale.reinterpretAsFloats());
     }
 }

@@ -91,6 +91,48 @@ class KernelsTest {
         }
     }
 
+    @Test
+    void expAndSwigluEqualTheScalarTwinToTheBitWhateverTheOffsetAndLength() {
+        float[] x = new float[403];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rng.nextDouble() * 240 - 120); // past both clamps
+        }
+        x[7] = Float.NaN;
+        x[8] = Float.POSITIVE_INFINITY;
+        x[9] = Float.NEGATIVE_INFINITY;
+        float[] up = randomVector(x.length);
+        for (int offset : new int[] {0, 3}) {
+            int n = x.length - offset - 5; // a vector body and a tail
+            float[] e1 = x.clone();
+            float[] e2 = x.clone();
+            vector.expShifted(e1, offset, n, 0.25f);
+            scalar.expShifted(e2, offset, n, 0.25f);
+            assertThat(e1).isEqualTo(e2);
+
+            float[] s1 = new float[x.length];
+            float[] s2 = new float[x.length];
+            vector.swiglu(x, offset, up, 1, s1, 2, n);
+            scalar.swiglu(x, offset, up, 1, s2, 2, n);
+            assertThat(s1).isEqualTo(s2);
+        }
+    }
+
+    @Test
+    void floatExpIsWithinTwoUlpOfTheTrueValueAndSaturatesOutsideTheNormalRange() {
+        for (int i = 0; i <= 100_000; i++) {
+            float x = -87f + 175f * i / 100_000;
+            double exact = Math.exp(x);
+            assertThat((double) FloatExp.exp(x)).as("exp(%s)", x).isCloseTo(exact, within(2.0 * Math.ulp((float) exact)));
+        }
+        assertThat(FloatExp.exp(0f)).isEqualTo(1f);
+        assertThat(FloatExp.exp(-1000f)).isPositive().isLessThan(2e-38f);
+        assertThat(FloatExp.exp(1000f)).isFinite().isGreaterThan(1e38f);
+        assertThat(FloatExp.exp(Float.NaN)).isNaN();
+        assertThat(FloatExp.silu(-200f)).isCloseTo(0f, within(1e-30f));
+        assertThat(FloatExp.silu(200f)).isEqualTo(200f);
+        assertThat(FloatExp.silu(1f)).isCloseTo((float) (1 / (1 + Math.exp(-1))), within(1e-7f));
+    }
+
     private Matrix randomMatrix(boolean bf16, int rows, int cols) {
         float[] v = randomVector(rows * cols);
         if (!bf16) {
