@@ -108,12 +108,17 @@ if [ $((bench + transformers)) -gt 0 ] && [ ! -f "$model_9b/config.json" ]; then
 fi
 
 if [ $correctness -eq 1 ]; then
-  rm -rf /tmp/m-tiny
-  "${java[@]}" -Xmx2g $glm make-model --preset tiny --dtype bf16 --out /tmp/m-tiny >/dev/null
+  # tiny: the golden vectors; small: shapes wide enough that linear_mma splits K into slices.
+  for preset in tiny small; do
+    rm -rf "/tmp/m-$preset"
+    "${java[@]}" -Xmx4g $glm make-model --preset $preset --dtype bf16 --out "/tmp/m-$preset" >/dev/null
+  done
   vectors=()
   [ -d .gpu/vectors ] && vectors=(--vectors .gpu/vectors)
   run_step correctness "$T_CORRECTNESS" "${java[@]}" -Xmx8g io.flinkglm.runtime.backend.cuda.CudaCheck \
     --model /tmp/m-tiny "${vectors[@]}"
+  run_step correctness-small "$T_CORRECTNESS" "${java[@]}" -Xmx8g io.flinkglm.runtime.backend.cuda.CudaCheck \
+    --model /tmp/m-small
 fi
 
 if [ -n "${model_job:-}" ]; then
@@ -123,7 +128,7 @@ if [ $bench -eq 1 ] && [ -f "$model_9b/config.json" ]; then
   # The model sits on the Java heap as bf16 before it goes to the GPU: 18.8 GB of the 48.
   run_step bench "$T_BENCH" "${java[@]}" -Xmx48g $glm bench --model "$model_9b" --backend cuda \
     --prompt-tokens 2048 --decode-tokens 64 --concurrency 8,32,64 --output-tokens 64 \
-    --requests-per-client 1 --sweep-prompt-tokens 128,512
+    --requests-per-client 1 --sweep-prompt-tokens 128,512 --step-batches 1,8,32,64
 fi
 if [ $transformers -eq 1 ] && [ -f "$model_9b/config.json" ]; then
   PYTHONUNBUFFERED=1 run_step transformers "$T_TRANSFORMERS" python3 gpu/transformers_bench.py \

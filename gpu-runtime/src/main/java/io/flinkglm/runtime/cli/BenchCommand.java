@@ -26,7 +26,7 @@ final class BenchCommand implements Command {
     public String usage() {
         return "bench --model DIR [--prompt-tokens 128] [--decode-tokens 32] [--backend cpu]"
                 + " [--concurrency 1,4,16,64 [--output-tokens 64] [--requests-per-client 2] [--sweep-prompt-tokens 32,512]"
-                + " [--history-tokens 1000]]";
+                + " [--history-tokens 1000]] [--step-batches 1,8,32,64]";
     }
 
     @Override
@@ -43,6 +43,8 @@ final class BenchCommand implements Command {
         EngineBench.Options sweepOptions = new EngineBench.Options(args.integer("requests-per-client", 2),
                 sweepPrompts[0], sweepPrompts[1], args.integer("output-tokens", 64), 512, 42);
         int historyTokens = args.integer("history-tokens", 1000);
+        int[] stepBatches = args.has("step-batches") ? args.integers("step-batches") : new int[0];
+        int maxStepBatch = java.util.Arrays.stream(stepBatches).max().orElse(0);
         args.rejectUnused();
         Glm4Model model = Glm4Model.load(dir, new StderrProgress("loading"));
 
@@ -55,7 +57,7 @@ final class BenchCommand implements Command {
             table[i] = i;
         }
         ObjectNode result = Json.object();
-        try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length, BLOCK)) {
+        try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length + maxStepBatch, BLOCK)) {
             double measured;
             String bandwidthKind;
             if (backend instanceof CudaBackend gpu) {
@@ -114,8 +116,23 @@ final class BenchCommand implements Command {
                 result.put("measured_bf16_gemm_tflops", gemm);
                 result.put("prefill_tflops", prefillTflops);
                 result.put("prefill_fraction_of_gemm_rate", prefillTflops / gemm);
+                result.putPOJO("prefill_profile_ms", gpu.profileForward(kv, List.of(new SequenceChunk(prompt, 0, table, false))));
             }
             result.put("bandwidth_fraction", achieved / measured);
+            if (stepBatches.length > 0) {
+                System.err.println("bench: backend decode steps at batches " + java.util.Arrays.toString(stepBatches));
+                ObjectNode steps = result.putObject("decode_step");
+                for (int batch : stepBatches) {
+                    double seconds = decodeStepSeconds(backend, kv, promptTokens / BLOCK, table.length, batch);
+                    ObjectNode level = steps.putObject(Integer.toString(batch));
+                    level.put("context_tokens", promptTokens / BLOCK * BLOCK);
+                    level.put("step_ms", seconds * 1e3);
+                    level.put("tokens_per_s", batch / seconds);
+                    if (backend instanceof CudaBackend gpu) {
+                        level.putPOJO("profile_ms", profileDecodeStep(gpu, kv, promptTokens / BLOCK, table.length, batch));
+                    }
+                }
+            }
         }
         if (concurrency != null) {
             try (Backend backend = Backends.create(backendName, model)) {
@@ -130,5 +147,50 @@ final class BenchCommand implements Command {
             }
         }
         return result;
+    }
+
+    /** One more decode step like {@link #decodeStepSeconds}'s, with device time per kernel. */
+    private static java.util.Map<String, Double> profileDecodeStep(CudaBackend gpu, KvCache kv, int sharedBlocks,
+                                                                  int firstFree, int batch) {
+        List<SequenceChunk> chunks = new java.util.ArrayList<>(batch);
+        for (int s = 0; s < batch; s++) {
+            int[] table = new int[sharedBlocks + 1];
+            for (int b = 0; b < sharedBlocks; b++) {
+                table[b] = b;
+            }
+            table[sharedBlocks] = firstFree + s;
+            chunks.add(new SequenceChunk(new int[] {s + 1}, sharedBlocks * BLOCK + 10, table, false));
+        }
+        return gpu.profileForward(kv, chunks);
+    }
+
+    /**
+     * The backend alone, no engine or sampling: the mean time of one decode step for {@code batch}
+     * sequences that share the prompt's first {@code sharedBlocks} blocks of KV (written by the
+     * prefill) and each decode into a block of their own, the first past {@code firstFree}.
+     */
+    private static double decodeStepSeconds(Backend backend, KvCache kv, int sharedBlocks, int firstFree, int batch) {
+        final int steps = 8; // within one block, so each sequence needs one block of its own
+        int vocab = backend.model().config().vocabSize();
+        int[][] tables = new int[batch][sharedBlocks + 1];
+        for (int s = 0; s < batch; s++) {
+            for (int b = 0; b < sharedBlocks; b++) {
+                tables[s][b] = b;
+            }
+            tables[s][sharedBlocks] = firstFree + s;
+        }
+        long start = 0;
+        for (int i = -1; i < steps; i++) { // step -1 warms up, outside the clock
+            if (i == 0) {
+                start = System.nanoTime();
+            }
+            List<SequenceChunk> chunks = new java.util.ArrayList<>(batch);
+            for (int s = 0; s < batch; s++) {
+                int token = (int) ((31L * s + 7L * (i + 1)) % vocab);
+                chunks.add(new SequenceChunk(new int[] {token}, sharedBlocks * BLOCK + i + 1, tables[s], false));
+            }
+            backend.forward(kv, chunks);
+        }
+        return (System.nanoTime() - start) / 1e9 / steps;
     }
 }

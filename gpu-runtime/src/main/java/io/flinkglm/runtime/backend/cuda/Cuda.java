@@ -37,8 +37,8 @@ final class Cuda {
 
     private Cuda() {}
 
-    /** The GPU a backend runs on: its primary context, name and compute capability. */
-    record Device(int ordinal, CUctx_st context, String name, int major, int minor) {
+    /** The GPU a backend runs on: its primary context, name, compute capability and multiprocessors. */
+    record Device(int ordinal, CUctx_st context, String name, int major, int minor, int multiprocessors) {
         /** Makes this device's context current on the calling thread (engine threads come and go). */
         void bind() {
             check(cudart.cuCtxSetCurrent(context), "cuCtxSetCurrent");
@@ -75,7 +75,10 @@ final class Cuda {
                 "cuDeviceGetAttribute");
         check(cudart.cuDeviceGetAttribute(minor, cudart.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, ordinal),
                 "cuDeviceGetAttribute");
-        return new Device(ordinal, context, cString(name), major[0], minor[0]);
+        int[] multiprocessors = new int[1];
+        check(cudart.cuDeviceGetAttribute(multiprocessors, cudart.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, ordinal),
+                "cuDeviceGetAttribute");
+        return new Device(ordinal, context, cString(name), major[0], minor[0], multiprocessors[0]);
     }
 
     static void release(Device device) {

@@ -31,7 +31,8 @@ import java.util.Map;
  *
  * <p>Projections choose their kernel per chunk, never per step, so a sequence's numbers do not
  * depend on its neighbours: chunks shorter than {@link #GEMM_MIN_TOKENS} (every decode) go through
- * {@code linear_rows}, whose reduction order is fixed by K alone; longer prompt chunks go through a
+ * {@code linear_mma} (tensor cores), whose reduction order is fixed by the matrix's shape alone;
+ * longer prompt chunks go through a
  * cuBLAS bf16 GEMM (tensor cores) over that chunk's rows only. A prompt therefore gives the same
  * KV for the same chunking; the engine's chunking depends on its token budget.
  *
@@ -47,6 +48,24 @@ public final class CudaBackend implements Backend {
     /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
     static final int GEMM_MIN_TOKENS = 16;
     private static final int LINEAR_WARPS_PER_BLOCK = 8;
+    // linear_mma's shape, as defined in glm4.cu: warps per block, output rows per warp, tokens per
+    // launch row of the grid, K per piece.
+    private static final int MMA_WARPS = 4;
+    private static final int MMA_ROWS = 16;
+    private static final int MMA_TOKENS = 64;
+    private static final int MMA_PIECE = 64;
+    /**
+     * Warps a projection should keep busy per multiprocessor: enough loads in flight to stream the
+     * weights at full bandwidth (about 17 of linear_mma's warps fit on one at a time).
+     */
+    private static final int MMA_WARPS_PER_SM = 24;
+    private static final int ATTENTION_THREADS = 32 * 16; // ATTN_WARPS in glm4.cu
+    // attention_split's limits and shape, as defined in glm4.cu (FA_*).
+    private static final int SPLIT_THREADS = 256;
+    private static final int SPLIT_MAX_HEAD_DIM = 128;
+    private static final int SPLIT_MAX_GROUP = 16;
+    private static final int SPLIT_MIN = 128;
+    private static final int SPLIT_MAX = 64;
     private static final int UPLOAD_CHUNK = 1 << 24; // bf16 elements per host-to-device copy (32 MB)
 
     private final Glm4Model model;
@@ -62,8 +81,15 @@ public final class CudaBackend implements Backend {
     private final long invFreq;
     private final long weightBytes;
     private final Scratch scratch = new Scratch();
+    private final boolean splitAttention;
+    /** Floats of linear_mma partial sums per token: the most any sliced matrix needs. */
+    private long partialFloatsPerRow;
 
-    private record DeviceMatrix(long address, int rows, int cols) {}
+    /**
+     * A bf16 weight on the device; {@code slices} is how many pieces linear_mma cuts K into, fixed
+     * per matrix (never per step) so that the reduction order does not depend on the batch.
+     */
+    private record DeviceMatrix(long address, int rows, int cols, int slices) {}
 
     private record DeviceLayer(long inputNorm, DeviceMatrix qkv, long qkvBias, DeviceMatrix o, long postNorm,
                                DeviceMatrix gateUp, DeviceMatrix down) {}
@@ -94,6 +120,8 @@ public final class CudaBackend implements Backend {
         }
         this.kernels = module;
         this.blas = handle;
+        int group = c.numHeads() / c.numKvHeads();
+        this.splitAttention = c.headDim() <= SPLIT_MAX_HEAD_DIM && c.headDim() % 4 == 0 && group <= SPLIT_MAX_GROUP;
 
         // A failed start (most often: the weights do not fit in device memory) frees what it took,
         // so "auto" can fall back to the CPU with the GPU left as it was.
@@ -225,9 +253,7 @@ public final class CudaBackend implements Backend {
                     qkvDim, c.numHeads() + c.numKvHeads(), c.headDim(), c.rotaryDim());
             kernels.launch("kv_store", rows, 1, 128, 0, scratch.qkv, kv.pool(), scratch.slotBlock(),
                     scratch.slotIndex(), l, kv.layers(), kv.blockSize(), c.qDim(), c.kvDim(), qkvDim);
-            kernels.launch("attention", rows, c.numHeads(), 128, 0, scratch.qkv, kv.pool(), scratch.att,
-                    scratch.positions(), scratch.tableStart(), scratch.tables(), l, kv.layers(), kv.blockSize(),
-                    c.numHeads(), c.numKvHeads(), c.headDim(), qkvDim, scale);
+            attention(kv, l, rows, qkvDim, scale, plan);
             toBf16(scratch.att, scratch.xb, (long) rows * c.qDim());
             linear(layer.o(), scratch.xb, scratch.x, true, plan.projection);
 
@@ -243,18 +269,53 @@ public final class CudaBackend implements Backend {
     }
 
     /**
+     * One {@link #forward} with every launch timed on the device: milliseconds per kernel name,
+     * plus {@code "device_total"} (their sum) and {@code "wall"} (the whole call, host work and
+     * launch gaps included). For benchmarks; the timing itself adds a little to the wall time.
+     */
+    public synchronized Map<String, Double> profileForward(KvCache kvCache, List<SequenceChunk> chunks) {
+        device.bind();
+        try (KernelTimer timer = new KernelTimer()) {
+            kernels.timer = timer;
+            long start = System.nanoTime();
+            forward(kvCache, chunks);
+            double wall = (System.nanoTime() - start) / 1e6;
+            Map<String, Double> ms = new java.util.LinkedHashMap<>(timer.collect());
+            ms.put("device_total", ms.values().stream().mapToDouble(Double::doubleValue).sum());
+            ms.put("wall", wall);
+            return ms;
+        } finally {
+            kernels.timer = null;
+        }
+    }
+
+    /**
      * {@code out[r] (+)= W in[r]} for every row: the short-chunk rows in one batch-invariant launch,
      * each long chunk in its own cuBLAS GEMM.
      */
     private void linear(DeviceMatrix w, long in, long out, boolean accumulate, StepPlan.RowGroups groups) {
         int n = w.rows();
         int k = w.cols();
-        if (groups.kernelRows() > 0) {
+        int rows = groups.kernelRows();
+        if (rows > 0 && k % 8 == 0) {
+            int warps = (n + MMA_ROWS - 1) / MMA_ROWS;
+            kernels.launch3d("linear_mma", (warps + MMA_WARPS - 1) / MMA_WARPS, w.slices(),
+                    (rows + MMA_TOKENS - 1) / MMA_TOKENS, 32 * MMA_WARPS, 0,
+                    w.address(), in, out, scratch.partial, rows, n, k, w.slices(), accumulate ? 1 : 0);
+            if (w.slices() > 1) {
+                int blocks = (int) Math.min(4096, ((long) rows * n + 255) / 256);
+                kernels.launch("linear_reduce", blocks, 1, 256, 0, scratch.partial, out, rows, n, w.slices(),
+                        accumulate ? 1 : 0);
+            }
+        } else if (rows > 0) {
             int blocks = (n + LINEAR_WARPS_PER_BLOCK - 1) / LINEAR_WARPS_PER_BLOCK;
-            kernels.launch(k % 8 == 0 ? "linear_rows" : "linear_rows_any", blocks, 1, 32 * LINEAR_WARPS_PER_BLOCK, 0,
-                    w.address(), in, out, groups.kernelRows(), n, k, accumulate ? 1 : 0);
+            kernels.launch("linear_rows_any", blocks, 1, 32 * LINEAR_WARPS_PER_BLOCK, 0,
+                    w.address(), in, out, rows, n, k, accumulate ? 1 : 0);
         }
         for (int[] gemm : groups.gemms()) { // {first row, rows}
+            if (kernels.timer != null) {
+                kernels.timer.begin("cublasGemmEx");
+            }
             try (FloatPointer alpha = new FloatPointer(1f); FloatPointer beta = new FloatPointer(accumulate ? 1f : 0f)) {
                 // Row-major Y[rows, n] = X[rows, k] W[n, k]^T is column-major Y^T = W^T-as-stored x X^T.
                 Cuda.checkBlas(cublas.cublasGemmEx(blas, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, n, gemm[1], k,
@@ -263,7 +324,47 @@ public final class CudaBackend implements Backend {
                         beta, Cuda.pointer(out + 4L * gemm[0] * n), cudart.CUDA_R_32F, n,
                         cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
             }
+            if (kernels.timer != null) {
+                kernels.timer.end();
+            }
         }
+    }
+
+    /**
+     * How many slices of K linear_mma splits a matrix into: enough warps for the device to stream
+     * it at full bandwidth, each slice at least two pieces long. A function of the shape and the
+     * device only, so a token's sums are the same in every step.
+     */
+    private int slicesFor(int n, int k) {
+        int warps = (n + MMA_ROWS - 1) / MMA_ROWS;
+        int pieces = (k + MMA_PIECE - 1) / MMA_PIECE;
+        int wanted = (device.multiprocessors() * MMA_WARPS_PER_SM + warps - 1) / warps;
+        return Math.max(1, Math.min(wanted, pieces / 2));
+    }
+
+    /** The split kernel where the model's shape allows it (GLM-4's does), else one block per head. */
+    private void attention(CudaKvCache kv, int layer, int rows, int qkvDim, float scale, StepPlan plan) {
+        if (splitAttention) {
+            int splits = splitsFor(plan.maxAttended);
+            kernels.launch3d("attention_split", rows, c.numKvHeads(), splits, SPLIT_THREADS, 0, scratch.qkv, kv.pool(),
+                    scratch.partO, scratch.partML, scratch.positions(), scratch.tableStart(), scratch.tables(), layer,
+                    kv.layers(), kv.blockSize(), c.numHeads(), c.numKvHeads(), c.headDim(), qkvDim, scale, splits);
+            kernels.launch("attention_merge", rows, c.numHeads(), c.headDim(), 0, scratch.partO, scratch.partML,
+                    scratch.att, scratch.positions(), c.numHeads(), c.headDim(), splits);
+        } else {
+            kernels.launch("attention", rows, c.numHeads(), ATTENTION_THREADS, 0, scratch.qkv, kv.pool(), scratch.att,
+                    scratch.positions(), scratch.tableStart(), scratch.tables(), layer, kv.layers(), kv.blockSize(),
+                    c.numHeads(), c.numKvHeads(), c.headDim(), qkvDim, scale);
+        }
+    }
+
+    /** Splits of a row attending to {@code count} positions: glm4.cu's fa_split_size, mirrored. */
+    static int splitsFor(int count) {
+        int size = SPLIT_MIN;
+        while ((count + size - 1) / size > SPLIT_MAX) {
+            size *= 2;
+        }
+        return (count + size - 1) / size;
     }
 
     private void toBf16(long x, long y, long n) {
@@ -298,8 +399,9 @@ public final class CudaBackend implements Backend {
                 Cuda.toDevice(address + 2L * r0 * m.cols, host, 2L * rows * m.cols);
             }
         }
-        DeviceMatrix d = new DeviceMatrix(address, m.rows, m.cols);
+        DeviceMatrix d = new DeviceMatrix(address, m.rows, m.cols, slicesFor(m.rows, m.cols));
         uploaded.put(m, d);
+        partialFloatsPerRow = Math.max(partialFloatsPerRow, d.slices() > 1 ? (long) d.slices() * d.rows() : 0);
         return d;
     }
 
@@ -342,6 +444,10 @@ public final class CudaBackend implements Backend {
         long qkv;      // float [rows, qDim + 2 kvDim]
         long att;      // float [rows, qDim]
         long gateUp;   // float [rows, 2 intermediate]
+        long partial;  // float [slices, rows, N] of linear_mma, for the widest sliced matrix
+        long partO;    // float [rows, heads, splits, headDim] of attention_split
+        long partML;   // float [rows, heads, splits, 2]
+        private long splitCapacity; // rows * splits the two above hold
         long logits;   // float [logitRows, vocab]
         long meta;     // int   [StepPlan.metaInts()]
         private IntPointer hostMeta;
@@ -359,7 +465,17 @@ public final class CudaBackend implements Backend {
                 qkv = Cuda.alloc(4L * rows * (c.qDim() + 2 * c.kvDim()));
                 att = Cuda.alloc(4L * rows * c.qDim());
                 gateUp = Cuda.alloc(8L * rows * c.intermediateSize());
+                partial = Cuda.alloc(Math.max(4, 4L * rows * partialFloatsPerRow));
                 rowCapacity = rows;
+            }
+            long rowSplits = splitAttention ? (long) step.rows * splitsFor(step.maxAttended) : 0;
+            if (rowSplits > splitCapacity) {
+                long capacity = Math.max(rowSplits, 2 * splitCapacity);
+                Cuda.free(partO);
+                Cuda.free(partML);
+                partO = Cuda.alloc(4L * capacity * c.numHeads() * c.headDim());
+                partML = Cuda.alloc(8L * capacity * c.numHeads());
+                splitCapacity = capacity;
             }
             if (step.logitRows.length > logitCapacity) {
                 int rows = Math.max(step.logitRows.length, 2 * logitCapacity);
@@ -426,13 +542,15 @@ public final class CudaBackend implements Backend {
         }
 
         private void freeRows() {
-            for (long a : new long[] {x, xb, qkv, att, gateUp}) {
+            for (long a : new long[] {x, xb, qkv, att, gateUp, partial}) {
                 Cuda.free(a);
             }
         }
 
         void free() {
             freeRows();
+            Cuda.free(partO);
+            Cuda.free(partML);
             Cuda.free(logits);
             Cuda.free(meta);
             if (hostMeta != null) {

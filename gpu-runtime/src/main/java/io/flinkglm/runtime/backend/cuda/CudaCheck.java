@@ -79,6 +79,7 @@ public final class CudaCheck {
             check.results.put("backend", gpu.description());
             check.logitsAgainstCpu();
             check.kvMovesBetweenBackends();
+            check.logitsBatchInvariance();
             check.batchInvariance();
             if (vectorsOrNull != null && Files.isDirectory(vectorsOrNull)) {
                 check.goldenGreedy(vectorsOrNull);
@@ -150,6 +151,40 @@ public final class CudaCheck {
             }
         }
         record("kv_between_backends", ok, figures);
+    }
+
+    /**
+     * The kernels' own invariance, bit for bit: a 5-token chunk's logits alone, and as the 38th of
+     * 70 chunks in one step (past the 64 tokens one linear_mma grid row takes).
+     */
+    private void logitsBatchInvariance() {
+        SplittableRandom random = new SplittableRandom(14);
+        int vocab = model.config().vocabSize();
+        int others = 69;
+        int at = 37;
+        SequenceChunk target = new SequenceChunk(random.ints(5, 0, vocab).toArray(), 0, new int[] {at}, false);
+        float[] alone;
+        float[] together;
+        try (KvCache kv = gpu.newKvCache(others + 1, BLOCK)) {
+            alone = gpu.forward(kv, List.of(target))[0][0];
+        }
+        try (KvCache kv = gpu.newKvCache(others + 1, BLOCK)) {
+            List<SequenceChunk> step = new ArrayList<>();
+            for (int i = 0; i <= others; i++) {
+                step.add(i == at ? target : new SequenceChunk(new int[] {random.nextInt(vocab)}, 0, new int[] {i}, false));
+            }
+            together = gpu.forward(kv, step)[at][0];
+        }
+        record("logits_batch_invariance", Arrays.equals(alone, together),
+                Map.of("batch", others + 1, "max_abs_difference", maxAbsDifference(alone, together)));
+    }
+
+    private static double maxAbsDifference(float[] a, float[] b) {
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs((double) a[i] - b[i]));
+        }
+        return worst;
     }
 
     /** 32 sampled requests of 5 to 40 prompt tokens: each alone, then all at once, same tokens. */

@@ -49,11 +49,21 @@ final class KernelModule implements AutoCloseable {
 
     private final CUmod_st module;
     private final KernelSignatures signatures;
+    private static final int MAX_PARAMETERS = 32;
+
     private final Map<String, CUfunc_st> functions = new HashMap<>();
+    /** Set while {@link CudaBackend#profileForward} runs: every launch is then timed. */
+    KernelTimer timer;
+    private final BytePointer argumentSlots = new BytePointer(8L * MAX_PARAMETERS);
+    private final PointerPointer<BytePointer> argumentPointers = new PointerPointer<>(MAX_PARAMETERS);
 
     private KernelModule(CUmod_st module, KernelSignatures signatures) {
         this.module = module;
         this.signatures = signatures;
+        LongPointer slots = new LongPointer(argumentPointers); // a view of the void*[] (not an owner)
+        for (int i = 0; i < MAX_PARAMETERS; i++) {
+            slots.put(i, argumentSlots.address() + 8L * i);
+        }
     }
 
     static KernelModule load(String resource, Cuda.Device device) {
@@ -73,33 +83,42 @@ final class KernelModule implements AutoCloseable {
      * {@code float}, in the kernel's parameter order.
      */
     void launch(String kernel, int gridX, int gridY, int blockX, int sharedBytes, Object... args) {
-        signatures.check(kernel, args);
-        CUfunc_st function = functions.computeIfAbsent(kernel, this::lookup);
-        Pointer[] values = new Pointer[args.length];
-        try (PointerPointer<Pointer> params = new PointerPointer<>(args.length)) {
-            for (int i = 0; i < args.length; i++) {
-                values[i] = box(args[i]);
-                params.put(i, values[i]);
-            }
-            Cuda.check(cudart.cuLaunchKernel(function, gridX, gridY, 1, blockX, 1, 1, sharedBytes,
-                    (CUstream_st) null, params, (PointerPointer<?>) null), "cuLaunchKernel(" + kernel + ")");
-        } finally {
-            for (Pointer value : values) {
-                if (value != null) {
-                    value.close();
-                }
-            }
-        }
+        launch3d(kernel, gridX, gridY, 1, blockX, sharedBytes, args);
     }
 
-    private static Pointer box(Object arg) {
-        if (arg instanceof Long v) {
-            return new LongPointer(1).put(v);
+    /**
+     * As {@link #launch(String, int, int, int, int, Object...)} with a third grid dimension.
+     *
+     * <p>A step launches some 500 kernels, so the arguments go through one native buffer kept for
+     * the module's life (a slot of 8 bytes per parameter, little-endian, so an {@code int} or a
+     * {@code float} sits at the start of its slot) instead of a native allocation per argument.
+     * cuLaunchKernel copies the values before it returns, so the next launch may overwrite them.
+     */
+    void launch3d(String kernel, int gridX, int gridY, int gridZ, int blockX, int sharedBytes, Object... args) {
+        signatures.check(kernel, args);
+        if (args.length > MAX_PARAMETERS) {
+            throw new IllegalArgumentException(kernel + " takes " + args.length + " parameters; at most "
+                    + MAX_PARAMETERS + " are supported");
         }
-        if (arg instanceof Integer v) {
-            return new IntPointer(1).put(v);
+        CUfunc_st function = functions.computeIfAbsent(kernel, this::lookup);
+        for (int i = 0; i < args.length; i++) {
+            long slot = 8L * i;
+            if (args[i] instanceof Long v) {
+                argumentSlots.putLong(slot, v);
+            } else if (args[i] instanceof Integer v) {
+                argumentSlots.putInt(slot, v);
+            } else {
+                argumentSlots.putFloat(slot, (Float) args[i]); // the only other type KernelSignatures admits
+            }
         }
-        return new FloatPointer(1).put((Float) arg); // the only other type KernelSignatures admits
+        if (timer != null) {
+            timer.begin(kernel);
+        }
+        Cuda.check(cudart.cuLaunchKernel(function, gridX, gridY, gridZ, blockX, 1, 1, sharedBytes,
+                (CUstream_st) null, argumentPointers, (PointerPointer<?>) null), "cuLaunchKernel(" + kernel + ")");
+        if (timer != null) {
+            timer.end();
+        }
     }
 
     private CUfunc_st lookup(String kernel) {
@@ -111,6 +130,8 @@ final class KernelModule implements AutoCloseable {
     @Override
     public void close() {
         cudart.cuModuleUnload(module);
+        argumentPointers.close();
+        argumentSlots.close();
     }
 
     static String readResource(String resource) {

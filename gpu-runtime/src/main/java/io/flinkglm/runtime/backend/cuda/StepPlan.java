@@ -17,6 +17,7 @@ final class StepPlan {
     record RowGroups(int kernelRows, List<int[]> gemms) {}
 
     final int rows;
+    final int maxAttended;          // the most positions any row attends to (its position + 1)
     final int[] logitRows;          // step row of each logit row, in logit-buffer order
     final RowGroups projection;
     final RowGroups logitGroups;
@@ -68,6 +69,12 @@ final class StepPlan {
             tableOffset[s] = at;
             at += table.length;
         }
+
+        int attended = 0;
+        for (SequenceChunk chunk : chunks) {
+            attended = Math.max(attended, chunk.startPosition() + chunk.tokens().length);
+        }
+        this.maxAttended = attended;
 
         int[] firstRow = new int[chunks.size()];
         int kernelRows = 0;
