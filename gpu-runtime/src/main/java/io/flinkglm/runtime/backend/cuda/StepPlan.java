@@ -146,12 +146,22 @@ final class StepPlan {
 
     /** Splits the downloaded logits {@code [logitRows, vocab]} back into the caller's chunk order. */
     float[][][] split(float[] all, int vocab) {
+        return split(vocab, (row, destination) -> System.arraycopy(all, row * vocab, destination, 0, vocab));
+    }
+
+    /** Copies one logit row (in logit-buffer order) into {@code destination}. */
+    interface RowSource {
+        void copy(int row, float[] destination);
+    }
+
+    /** Each chunk's logit rows, in the caller's chunk order, read row by row from {@code source}. */
+    float[][][] split(int vocab, RowSource source) {
         float[][][] out = new float[logitStart.length][][];
         for (int s = 0; s < out.length; s++) {
             out[s] = new float[logitCount[s]][];
             for (int i = 0; i < logitCount[s]; i++) {
-                int from = (logitStart[s] + i) * vocab;
-                out[s][i] = java.util.Arrays.copyOfRange(all, from, from + vocab);
+                out[s][i] = new float[vocab];
+                source.copy(logitStart[s] + i, out[s][i]);
             }
         }
         return out;

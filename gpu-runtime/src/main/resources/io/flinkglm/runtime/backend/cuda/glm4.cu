@@ -123,45 +123,57 @@ __device__ __forceinline__ void mma_k64(float* d, uint4 wa0, uint4 wb0, uint4 wa
 //
 // One warp owns 16 output rows and up to 64 tokens (8 groups of 8), and walks its slice of K in
 // pieces of 64. A dot product does not care in which order its terms pair up, so each lane loads
-// 16 contiguous bytes of W and X (coalesced, no shuffles) and the tensor-core step is simply told
-// that those are its k: the same permutation for W and X, fixed by K alone.
+// 16 contiguous bytes of W and of X (no shuffles) and the tensor-core step is simply told that
+// those are its k: the same permutation for W and X, fixed by K alone.
+//
+// The block's warps share X: each piece's tokens are staged once in shared memory (double
+// buffered, the next piece loading while this one multiplies), so X is read from L2 once per
+// block rather than once per warp; at 32 tokens and more that traffic would otherwise outweigh the
+// weights. The next piece's W is loaded before the current one is used, two pieces in flight.
 //
 // Batch invariance: a token's sum runs over the same pieces in the same order whatever else is in
 // the launch. K is cut into `slices` (chosen by the launcher from N, K and the device, never from
 // the number of rows) so that narrow matrices still keep every multiprocessor streaming; with more
 // than one slice each writes partial[slice][t][n] and linear_reduce adds them in slice order.
-// The next piece's W is loaded before the current one is used, to keep two in flight per lane.
 // Requires K % 8 == 0. Grid: (ceil(N / 16 / MMA_WARPS), slices, ceil(rows / 64)); block: 32 * MMA_WARPS.
-#define MMA_WARPS 4
+#define MMA_WARPS 8
 #define MMA_GROUPS 8
+#define MMA_TOKENS (8 * MMA_GROUPS)
+// A token's 64 k of X in shared memory, plus 32 of padding: the 8 lanes of a 16-byte load phase
+// (2 tokens x 4 lanes) then land on all 32 banks once.
+#define MMA_X_STRIDE 96
+
+// Stages X[t0 .. t0 + 8 * groups)[k .. k + 64) in `tile`, zeros outside the matrix.
+__device__ __forceinline__ void mma_stage_x(bf16 (*tile)[MMA_X_STRIDE], const bf16* X, int rows, int K, int t0,
+                                            int groups, int k) {
+    for (int i = threadIdx.x; i < 8 * groups * 8; i += 32 * MMA_WARPS) {
+        int r = i >> 3;
+        int c = (i & 7) * 8;
+        int token = t0 + r;
+        *(uint4*) &tile[r][c] = load_or_zero(X + (long long) (token < rows ? token : 0) * K + k + c,
+                                             token < rows && k + c < K);
+    }
+}
+
 extern "C" __global__ void linear_mma(const bf16* W, const bf16* X, float* Y, float* partial, int rows, int N,
                                       int K, int slices, int accumulate) {
+    __shared__ __align__(16) bf16 xs[2][MMA_TOKENS][MMA_X_STRIDE];
     int warp = threadIdx.x >> 5;
     int lane = threadIdx.x & 31;
     int g = lane >> 2;
     int t = lane & 3;
     int n0 = (blockIdx.x * MMA_WARPS + warp) * 16;
-    if (n0 >= N) {
-        return; // the whole warp: mma.sync needs all 32 lanes or none
-    }
+    bool active = n0 < N; // a warp past N still stages X and meets the barriers
     int pieces = (K + 63) / 64;
     int p0 = (int) ((long long) blockIdx.y * pieces / slices);
     int p1 = (int) ((long long) (blockIdx.y + 1) * pieces / slices);
-    int t0 = blockIdx.z * 8 * MMA_GROUPS;
+    int t0 = blockIdx.z * MMA_TOKENS;
     int groups = min(MMA_GROUPS, (rows - t0 + 7) / 8);
 
-    bool rowA = n0 + g < N;
-    bool rowB = n0 + g + 8 < N;
+    bool rowA = active && n0 + g < N;
+    bool rowB = active && n0 + g + 8 < N;
     const bf16* wA = W + (long long) (rowA ? n0 + g : 0) * K;
     const bf16* wB = W + (long long) (rowB ? n0 + g + 8 : 0) * K;
-    const bf16* xRow[MMA_GROUPS];
-    bool tokenValid[MMA_GROUPS];
-#pragma unroll
-    for (int j = 0; j < MMA_GROUPS; j++) {
-        int token = t0 + 8 * j + g;
-        tokenValid[j] = token < rows;
-        xRow[j] = X + (long long) (tokenValid[j] ? token : 0) * K;
-    }
     float acc[MMA_GROUPS][4];
 #pragma unroll
     for (int j = 0; j < MMA_GROUPS; j++) {
@@ -173,26 +185,40 @@ extern "C" __global__ void linear_mma(const bf16* W, const bf16* X, float* Y, fl
     uint4 wb0 = load_or_zero(wB + k, rowB && k < K);
     uint4 wa1 = load_or_zero(wA + k + 32, rowA && k + 32 < K);
     uint4 wb1 = load_or_zero(wB + k + 32, rowB && k + 32 < K);
+    if (p0 < p1) {
+        mma_stage_x(xs[0], X, rows, K, t0, groups, p0 * 64);
+    }
+    __syncthreads();
     for (int p = p0; p < p1; p++) {
-        int kn = k + 64;
+        int buffer = (p - p0) & 1;
         bool more = p + 1 < p1;
+        if (more) {
+            mma_stage_x(xs[buffer ^ 1], X, rows, K, t0, groups, (p + 1) * 64);
+        }
+        int kn = k + 64;
         uint4 na0 = load_or_zero(wA + kn, more && rowA && kn < K);
         uint4 nb0 = load_or_zero(wB + kn, more && rowB && kn < K);
         uint4 na1 = load_or_zero(wA + kn + 32, more && rowA && kn + 32 < K);
         uint4 nb1 = load_or_zero(wB + kn + 32, more && rowB && kn + 32 < K);
+        if (active) {
 #pragma unroll
-        for (int j = 0; j < MMA_GROUPS; j++) {
-            if (j < groups) { // the same for every lane of the warp
-                uint4 x0 = load_or_zero(xRow[j] + k, tokenValid[j] && k < K);
-                uint4 x1 = load_or_zero(xRow[j] + k + 32, tokenValid[j] && k + 32 < K);
-                mma_k64(acc[j], wa0, wb0, wa1, wb1, x0, x1);
+            for (int j = 0; j < MMA_GROUPS; j++) {
+                if (j < groups) { // the same for every lane of the warp
+                    uint4 x0 = *(const uint4*) &xs[buffer][8 * j + g][8 * t];
+                    uint4 x1 = *(const uint4*) &xs[buffer][8 * j + g][32 + 8 * t];
+                    mma_k64(acc[j], wa0, wb0, wa1, wb1, x0, x1);
+                }
             }
         }
+        __syncthreads(); // this buffer is staged again two pieces on
         wa0 = na0;
         wb0 = nb0;
         wa1 = na1;
         wb1 = nb1;
         k = kn;
+    }
+    if (!active) {
+        return;
     }
 
     bool sliced = slices > 1;
