@@ -32,11 +32,13 @@ import java.util.Map;
  * <p>Projections choose their kernel per chunk, never per step, so a sequence's numbers do not
  * depend on its neighbours: chunks shorter than {@link #GEMM_MIN_TOKENS} (every decode) go through
  * {@code linear_mma} (tensor cores), whose reduction order is fixed by the matrix's shape alone;
- * longer prompt chunks go through a
- * cuBLAS bf16 GEMM (tensor cores) over that chunk's rows only. A prompt therefore gives the same
- * KV for the same chunking; the engine's chunking depends on its token budget.
+ * longer prompt chunks go through a cuBLAS bf16 GEMM (tensor cores) over that chunk's rows only.
+ * A prompt therefore gives the same KV for the same chunking; the engine's chunking depends on its
+ * token budget. Attention splits a row's positions by the row's own length.
  *
- * <p>Not yet here (see the CUDA issue): CUDA graphs for the decode step, fused kernels, bf16 KV.
+ * <p>Not yet here (gpu/NOTES.md has the H200 figures behind this order): sampling on the device
+ * (the full logits now cross to the host every step), a tiled prefill attention kernel, CUDA
+ * graphs for the decode step, bf16 KV.
  *
  * <pre>{@code
  * try (Backend gpu = new CudaBackend(model); KvCache kv = gpu.newKvCache(4096, 16)) {
