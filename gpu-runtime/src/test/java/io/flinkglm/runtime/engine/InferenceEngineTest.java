@@ -206,13 +206,18 @@ class InferenceEngineTest {
     @Test
     void aTinyKvPoolPreemptsButStillFinishesEveryRequestWithCorrectTokens() throws Exception {
         // 10 blocks of 4 = 40 positions; each request needs 28: at most one fits at a time once decoding
+        // The references are computed first and the requests submitted together, so the pool is
+        // contended: submitted one by one between references, each could run alone.
+        List<int[]> prompts = new ArrayList<>();
+        List<int[]> expected = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            prompts.add(prompt(40 + i, 12, VOCAB));
+            expected.add(ReferenceGeneration.generate(BACKEND, prompts.get(i), sampled(i, 16)));
+        }
         try (InferenceEngine engine = engine().kvBlocks(10).blockSize(4).build()) {
             List<RequestHandle> handles = new ArrayList<>();
-            List<int[]> expected = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
-                int[] p = prompt(40 + i, 12, VOCAB);
-                expected.add(ReferenceGeneration.generate(BACKEND, p, sampled(i, 16)));
-                handles.add(engine.submit(GenerationRequest.builder("r" + i, p).sampling(sampled(i, 16)).build()));
+                handles.add(engine.submit(GenerationRequest.builder("r" + i, prompts.get(i)).sampling(sampled(i, 16)).build()));
             }
             for (int i = 0; i < 6; i++) {
                 assertThat(await(handles.get(i)).outputTokens()).as("request %d", i).containsExactly(expected.get(i));

@@ -52,22 +52,22 @@ public final class CudaBackend implements Backend {
     private static final int LINEAR_WARPS_PER_BLOCK = 8;
     // linear_mma's shape, as defined in glm4.cu: warps per block, output rows per warp, tokens per
     // launch row of the grid, K per piece.
-    private static final int MMA_WARPS = 8;
-    private static final int MMA_ROWS = 16;
-    private static final int MMA_TOKENS = 64;
-    private static final int MMA_PIECE = 64;
+    static final int MMA_WARPS = 8;
+    static final int MMA_ROWS = 16;
+    static final int MMA_TOKENS = 64;
+    static final int MMA_PIECE = 64;
     /**
      * Warps a projection should keep busy per multiprocessor: enough loads in flight to stream the
      * weights at full bandwidth (about 17 of linear_mma's warps fit on one at a time).
      */
     private static final int MMA_WARPS_PER_SM = 24;
-    private static final int ATTENTION_THREADS = 32 * 16; // ATTN_WARPS in glm4.cu
+    static final int ATTENTION_THREADS = 32 * 16; // ATTN_WARPS in glm4.cu
     // attention_split's limits and shape, as defined in glm4.cu (FA_*).
-    private static final int SPLIT_THREADS = 256;
-    private static final int SPLIT_MAX_HEAD_DIM = 128;
-    private static final int SPLIT_MAX_GROUP = 16;
-    private static final int SPLIT_MIN = 128;
-    private static final int SPLIT_MAX = 64;
+    static final int SPLIT_THREADS = 256;
+    static final int SPLIT_MAX_HEAD_DIM = 128;
+    static final int SPLIT_MAX_GROUP = 16;
+    static final int SPLIT_MIN = 128;
+    static final int SPLIT_MAX = 64;
     private static final int UPLOAD_CHUNK = 1 << 24; // bf16 elements per host-to-device copy (32 MB)
 
     private final Glm4Model model;

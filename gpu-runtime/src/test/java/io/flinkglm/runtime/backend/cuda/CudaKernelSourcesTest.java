@@ -67,6 +67,36 @@ class CudaKernelSourcesTest {
                 .hasMessageContaining("no kernel no_such_kernel");
     }
 
+    /** CudaBackend sizes grids from these; a kernel edited alone would leave them wrong. */
+    @Test
+    void theLaunchersShapesMatchTheKernelsDefines() {
+        Map<String, Integer> defines = new LinkedHashMap<>();
+        Matcher m = Pattern.compile("(?m)^#define (\\w+) (\\d+)$").matcher(KernelModule.readResource("glm4.cu"));
+        while (m.find()) {
+            defines.put(m.group(1), Integer.parseInt(m.group(2)));
+        }
+        assertThat(defines.get("MMA_WARPS")).isEqualTo(CudaBackend.MMA_WARPS);
+        assertThat(8 * defines.get("MMA_GROUPS")).isEqualTo(CudaBackend.MMA_TOKENS);
+        assertThat(32 * defines.get("ATTN_WARPS")).isEqualTo(CudaBackend.ATTENTION_THREADS);
+        assertThat(defines.get("FA_THREADS")).isEqualTo(CudaBackend.SPLIT_THREADS);
+        assertThat(defines.get("FA_MAX_HEAD_DIM")).isEqualTo(CudaBackend.SPLIT_MAX_HEAD_DIM);
+        assertThat(defines.get("FA_MAX_GROUP")).isEqualTo(CudaBackend.SPLIT_MAX_GROUP);
+        assertThat(defines.get("FA_SPLIT_MIN")).isEqualTo(CudaBackend.SPLIT_MIN);
+        assertThat(defines.get("FA_MAX_SPLITS")).isEqualTo(CudaBackend.SPLIT_MAX);
+    }
+
+    /** The launcher's mirror of fa_split_size: splits of 128 positions, doubled past 64 splits. */
+    @Test
+    void attentionSplitsDependOnTheRowsLengthAlone() {
+        assertThat(CudaBackend.splitsFor(1)).isEqualTo(1);
+        assertThat(CudaBackend.splitsFor(128)).isEqualTo(1);
+        assertThat(CudaBackend.splitsFor(129)).isEqualTo(2);
+        assertThat(CudaBackend.splitsFor(2048)).isEqualTo(16);
+        assertThat(CudaBackend.splitsFor(64 * 128)).isEqualTo(64);
+        assertThat(CudaBackend.splitsFor(64 * 128 + 1)).isEqualTo(33); // 256 positions each
+        assertThat(CudaBackend.splitsFor(131072)).isEqualTo(64);
+    }
+
     private static Optional<Path> nvcc() {
         Stream<Path> onPath = Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
                 .filter(d -> !d.isEmpty()).map(d -> Path.of(d, "nvcc"));
