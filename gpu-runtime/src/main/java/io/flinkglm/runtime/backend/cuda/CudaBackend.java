@@ -58,11 +58,12 @@ public final class CudaBackend implements Backend {
     static final int MMA_PIECE = 64;
     /**
      * Warps a projection should keep busy per multiprocessor: enough loads in flight to stream the
-     * weights at full bandwidth (about 17 of linear_mma's warps fit on one at a time).
+     * weights at full bandwidth (two blocks, 16 of linear_mma's warps, fit on one at a time).
      */
     private static final int MMA_WARPS_PER_SM = 24;
     static final int ATTENTION_THREADS = 32 * 16; // ATTN_WARPS in glm4.cu
-    // attention_split's limits and shape, as defined in glm4.cu (FA_*).
+    // attention_split's limits and shape, as defined in glm4.cu (FA_*); CudaKernelSourcesTest
+    // checks these and the MMA_* and ATTN_* mirrors above against the source.
     static final int SPLIT_THREADS = 256;
     static final int SPLIT_MAX_HEAD_DIM = 128;
     static final int SPLIT_MAX_GROUP = 16;
