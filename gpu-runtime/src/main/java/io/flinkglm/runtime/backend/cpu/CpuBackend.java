@@ -75,13 +75,16 @@ public final class CpuBackend implements Backend {
             w.embed().copyRow(step.token[t], x, t * h);
         }
         float[] xn = new float[n * h];                      // normed input      [n, hidden]
-        float[] qkv = new float[n * qkvDim];                // projections       [n, q|k|v]
+        // Products write the kernels' padding tokens too (Kernels.paddedTokens): their outputs
+        // get room past the n real rows.
+        int padded = Kernels.paddedTokens(n);
+        float[] qkv = new float[padded * qkvDim];           // projections       [n, q|k|v]
         float[] att = new float[n * c.qDim()];              // attention output  [n, heads*headDim]
-        float[] proj = new float[n * h];                    // o / down output   [n, hidden]
-        float[] gateUp = new float[n * 2 * c.intermediateSize()];
+        float[] proj = new float[padded * h];               // o / down output   [n, hidden]
+        float[] gateUp = new float[padded * 2 * c.intermediateSize()];
         float[] act = new float[n * c.intermediateSize()];  // u * silu(gate)    [n, intermediate]
         int widest = Math.max(Math.max(h, c.qDim()), c.intermediateSize()) + 1;
-        float[] prepared = new float[n * widest];           // one product's activations, as the kernels read them
+        float[] prepared = new float[padded * widest];      // one product's activations, as the kernels read them
 
         for (int l = 0; l < c.numLayers(); l++) {
             ModelWeights.Layer layer = w.layers().get(l);
@@ -119,7 +122,7 @@ public final class CpuBackend implements Backend {
         }
         float[] normed = new float[rows * h];
         rmsNorm(selected, w.finalNorm(), normed, rows);
-        float[] all = new float[rows * c.vocabSize()];
+        float[] all = new float[Kernels.paddedTokens(rows) * c.vocabSize()];
         matmul(w.lmHead(), normed, rows, all, scratch);
 
         float[][][] out = new float[step.chunks.size()][][];

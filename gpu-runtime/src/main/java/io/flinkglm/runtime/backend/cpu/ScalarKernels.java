@@ -19,6 +19,7 @@ public final class ScalarKernels extends Kernels {
     @Override
     public void matmulPanels(Matrix w, float[] x, int tokens, float[] out, int p0, int p1) {
         int words = w.words;
+        int stride = paddedTokens(tokens);
         float[] acc = new float[Matrix.PANEL];
         for (int p = p0; p < p1; p++) {
             int base = p * Matrix.PANEL * words;
@@ -29,10 +30,10 @@ public final class ScalarKernels extends Kernels {
                     int word = base + j * Matrix.PANEL;
                     for (int i = 0; i < Matrix.PANEL; i++) {
                         if (w.f32 != null) {
-                            acc[i] = Math.fma(w.f32[word + i], x[j * tokens + t], acc[i]);
+                            acc[i] = Math.fma(w.f32[word + i], x[j * stride + t], acc[i]);
                         } else {
-                            acc[i] = Math.fma(DType.bf16ToFloat(w.bf16[2 * (word + i)]), x[2 * j * tokens + t], acc[i]);
-                            acc[i] = Math.fma(DType.bf16ToFloat(w.bf16[2 * (word + i) + 1]), x[(2 * j + 1) * tokens + t], acc[i]);
+                            acc[i] = Math.fma(DType.bf16ToFloat(w.bf16[2 * (word + i)]), x[2 * j * stride + t], acc[i]);
+                            acc[i] = Math.fma(DType.bf16ToFloat(w.bf16[2 * (word + i) + 1]), x[(2 * j + 1) * stride + t], acc[i]);
                         }
                     }
                 }

@@ -18,7 +18,8 @@ import jdk.incubator.vector.VectorSpecies;
  * the tile (see {@link Kernels}). bf16 words are widened without a lane conversion (see
  * {@link PanelTiles}).
  *
- * <p>Tiles are two strips by 8, 4 or 1 tokens ({@link PanelTiles}). On this machine's AVX-512 Xeon
+ * <p>Tiles are two strips by 8, 4 or 1 tokens ({@link PanelTiles}); the 1-token tile serves only
+ * single-token products, since {@link Kernels#paddedTokens} rounds every other count up to 4s. On this machine's AVX-512 Xeon
  * the 2 x 8 bf16 tile runs at 150-170 GFLOPS per core from L1 (about 70% of the fma peak); one
  * token still has two independent chains, enough to stream the weights at memory speed.
  */
@@ -49,7 +50,7 @@ final class VectorKernels extends Kernels {
         if (whole < s1) {
             // The matrix's last strip reaches into padding rows: compute it aside, keep the real rows.
             int r = whole * L;
-            float[] aside = new float[tokens * L];
+            float[] aside = new float[paddedTokens(tokens) * L];
             strips(w, x, tokens, aside, L, r, whole, s1);
             for (int t = 0; t < tokens; t++) {
                 System.arraycopy(aside, t * L, out, t * w.rows + r, w.rows - r);
@@ -65,7 +66,8 @@ final class VectorKernels extends Kernels {
     private static void strips(Matrix w, float[] x, int tokens, float[] out, int ostride, int oshift, int s0, int s1) {
         int rowEnd = Math.min(s1 * L, w.rows);
         int block = tokens > 8 ? K_BLOCK : w.words;
-        for (int t = 0; t < tokens; t++) {
+        int stride = paddedTokens(tokens); // a multiple of 4 above one: 8- and 4-token tiles only
+        for (int t = 0; t < stride; t++) {
             java.util.Arrays.fill(out, t * ostride + s0 * L - oshift, t * ostride + rowEnd - oshift, 0f);
         }
         for (int s = s0; s < s1; s += 2) {
@@ -75,24 +77,24 @@ final class VectorKernels extends Kernels {
                 int j1 = Math.min(w.words, j0 + block);
                 int t = 0;
                 if (w.isBf16()) {
-                    for (; t + 8 <= tokens; t += 8) {
-                        PanelTiles.bf16Tokens8(w, ra, rb, j0, j1, x, tokens, t, out, ostride, ra - oshift, rb - oshift);
+                    for (; t + 8 <= stride; t += 8) {
+                        PanelTiles.bf16Tokens8(w, ra, rb, j0, j1, x, stride, t, out, ostride, ra - oshift, rb - oshift);
                     }
-                    for (; t + 4 <= tokens; t += 4) {
-                        PanelTiles.bf16Tokens4(w, ra, rb, j0, j1, x, tokens, t, out, ostride, ra - oshift, rb - oshift);
+                    for (; t + 4 <= stride; t += 4) {
+                        PanelTiles.bf16Tokens4(w, ra, rb, j0, j1, x, stride, t, out, ostride, ra - oshift, rb - oshift);
                     }
-                    for (; t < tokens; t++) {
-                        PanelTiles.bf16Tokens1(w, ra, rb, j0, j1, x, tokens, t, out, ostride, ra - oshift, rb - oshift);
+                    for (; t < stride; t++) {
+                        PanelTiles.bf16Tokens1(w, ra, rb, j0, j1, x, stride, t, out, ostride, ra - oshift, rb - oshift);
                     }
                 } else {
-                    for (; t + 8 <= tokens; t += 8) {
-                        PanelTiles.f32Tokens8(w, ra, rb, j0, j1, x, tokens, t, out, ostride, ra - oshift, rb - oshift);
+                    for (; t + 8 <= stride; t += 8) {
+                        PanelTiles.f32Tokens8(w, ra, rb, j0, j1, x, stride, t, out, ostride, ra - oshift, rb - oshift);
                     }
-                    for (; t + 4 <= tokens; t += 4) {
-                        PanelTiles.f32Tokens4(w, ra, rb, j0, j1, x, tokens, t, out, ostride, ra - oshift, rb - oshift);
+                    for (; t + 4 <= stride; t += 4) {
+                        PanelTiles.f32Tokens4(w, ra, rb, j0, j1, x, stride, t, out, ostride, ra - oshift, rb - oshift);
                     }
-                    for (; t < tokens; t++) {
-                        PanelTiles.f32Tokens1(w, ra, rb, j0, j1, x, tokens, t, out, ostride, ra - oshift, rb - oshift);
+                    for (; t < stride; t++) {
+                        PanelTiles.f32Tokens1(w, ra, rb, j0, j1, x, stride, t, out, ostride, ra - oshift, rb - oshift);
                     }
                 }
             }
