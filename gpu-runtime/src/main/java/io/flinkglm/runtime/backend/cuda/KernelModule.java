@@ -90,6 +90,8 @@ final class KernelModule implements AutoCloseable {
      * the module's life (a slot of 8 bytes per parameter, little-endian, so an {@code int} or a
      * {@code float} sits at the start of its slot) instead of a native allocation per argument.
      * cuLaunchKernel copies the values before it returns, so the next launch may overwrite them.
+     * The buffer makes launches single-threaded: CudaBackend issues them all from its synchronized
+     * methods.
      */
     void launch3d(String kernel, int gridX, int gridY, int gridZ, int blockX, int sharedBytes, Object... args) {
         signatures.check(kernel, args);
