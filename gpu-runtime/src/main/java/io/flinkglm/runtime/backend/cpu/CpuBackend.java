@@ -166,23 +166,24 @@ public final class CpuBackend implements Backend {
     }
 
     private void storeKv(CpuKvCache kv, int layer, StepLayout step, int t, float[] qkv, int kOffset) {
-        int kvDim = c.kvDim();
-        int at = step.kvOffset(kv, t, step.position[t]);
-        System.arraycopy(qkv, kOffset, kv.k[layer], at, kvDim);
-        System.arraycopy(qkv, kOffset + kvDim, kv.v[layer], at, kvDim);
+        int p = step.position[t];
+        kv.storeKey(layer, step.block(kv, t, p), p % kv.blockSize(), qkv, kOffset);
+        System.arraycopy(qkv, kOffset + c.kvDim(), kv.v[layer], step.valueOffset(kv, t, p), c.kvDim());
     }
 
     /**
      * Causal attention: token t (at position p) attends over positions 0..p of its own sequence.
      * Query head hq reads kv head hq / (heads / kvHeads); one work item is a token and a kv head, so
-     * the query heads sharing that head read each K and V row once between them. Softmax in
-     * float32 over a max-shifted row.
+     * the query heads sharing that head read each K and V row once between them. Scores go block
+     * by block ({@link Kernels#blockScores}); softmax in float32 over a max-shifted row, each
+     * weight divided by the row's sum; then the weighted values ({@link Kernels#weightedValues}).
      */
     private void attention(CpuKvCache kv, int layer, StepLayout step, float[] qkv, float[] att) {
         int kvHeads = c.numKvHeads();
         int hd = c.headDim();
         int group = c.numHeads() / kvHeads;
         int qkvDim = c.qDim() + 2 * c.kvDim();
+        int bs = kv.blockSize();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] keys = kv.k[layer];
         float[] values = kv.v[layer];
@@ -191,35 +192,34 @@ public final class CpuBackend implements Backend {
             int kvHead = item % kvHeads;
             int firstHead = kvHead * group;
             int positions = step.position[t] + 1;
-            float[] scores = new float[group * positions]; // [query head of the group][position]
-            for (int p = 0; p < positions; p++) {
-                int ko = step.kvOffset(kv, t, p) + kvHead * hd;
-                for (int g = 0; g < group; g++) {
-                    int qOffset = t * qkvDim + (firstHead + g) * hd;
-                    scores[g * positions + p] = kernels.dot(qkv, qOffset, keys, ko, hd) * scale;
-                }
+            int blocks = (positions + bs - 1) / bs;
+            int stride = blocks * bs; // a query head's row of scores, whole blocks (the last one's tail unused)
+            float[] scores = new float[group * stride];
+            int q = t * qkvDim + firstHead * hd;
+            for (int b = 0; b < blocks; b++) {
+                int ko = kv.keyOffset(step.block(kv, t, b * bs), kvHead * hd);
+                kernels.blockScores(qkv, q, group, hd, keys, ko, bs, scale, scores, b * bs, stride);
             }
-            float[] sums = new float[group];
             for (int g = 0; g < group; g++) {
-                int row = g * positions;
+                int row = g * stride;
                 float max = Float.NEGATIVE_INFINITY;
                 for (int p = 0; p < positions; p++) {
                     max = Math.max(max, scores[row + p]);
                 }
                 kernels.expShifted(scores, row, positions, max);
+                float sum = 0f;
                 for (int p = 0; p < positions; p++) {
-                    sums[g] += scores[row + p];
+                    sum += scores[row + p];
                 }
-                int out = t * c.qDim() + (firstHead + g) * hd;
-                java.util.Arrays.fill(att, out, out + hd, 0f);
+                for (int p = 0; p < positions; p++) {
+                    scores[row + p] /= sum;
+                }
             }
+            int[] rows = new int[positions];
             for (int p = 0; p < positions; p++) {
-                int vo = step.kvOffset(kv, t, p) + kvHead * hd;
-                for (int g = 0; g < group; g++) {
-                    int out = t * c.qDim() + (firstHead + g) * hd;
-                    kernels.axpy(scores[g * positions + p] / sums[g], values, vo, att, out, hd);
-                }
+                rows[p] = step.valueOffset(kv, t, p) + kvHead * hd;
             }
+            kernels.weightedValues(scores, 0, stride, group, positions, values, rows, hd, att, t * c.qDim() + firstHead * hd);
         });
     }
 

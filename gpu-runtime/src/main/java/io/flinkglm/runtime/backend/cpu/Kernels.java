@@ -5,7 +5,8 @@ import io.flinkglm.runtime.model.Matrix;
 import java.util.logging.Logger;
 
 /**
- * The CPU's inner loops: matrix panels times activations, and the dot/axpy of attention. Two
+ * The CPU's inner loops: matrix panels times activations, and attention's scores and weighted
+ * values. Two
  * implementations compute the same math: {@link VectorKernels} (JDK Vector API) and its scalar
  * twin {@link ScalarKernels}; a test checks that their matrix products are bit-identical.
  *
@@ -93,8 +94,48 @@ public abstract class Kernels {
     /** {@code sum a[ao + i] * b[bo + i]} for i < n. */
     public abstract float dot(float[] a, int ao, float[] b, int bo, int n);
 
-    /** {@code y[yo + i] += alpha * x[xo + i]} for i < n. */
-    public abstract void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n);
+    /**
+     * Attention scores of {@code heads} query heads against every slot of one KV block whose keys
+     * are stored transposed ({@link CpuKvCache}: {@code kT[ko + d * bs + s]} is dimension d of
+     * slot s): {@code scores[so + h * sstride + s] = scale * sum_d q[qo + h * hd + d] * kT[...]}
+     * for s < bs. Each sum is one fma chain in dimension order from zero, then one multiply by
+     * {@code scale}, so a score does not depend on the block's other slots or on the SIMD width.
+     * Slots past a block's last written position hold stale keys: the caller ignores their scores.
+     */
+    public abstract void blockScores(float[] q, int qo, int heads, int hd, float[] kT, int ko, int bs, float scale,
+                                     float[] scores, int so, int sstride);
+
+    /**
+     * Attention's weighted sum of values: {@code out[oo + h * hd + d] = sum_p probs[po + h * pstride + p]
+     * * v[rows[p] + d]} for p < positions, one fma chain per output in position order from zero.
+     *
+     * @param rows offset of each position's value vector (for this KV head) in {@code v}
+     */
+    public abstract void weightedValues(float[] probs, int po, int pstride, int heads, int positions,
+                                        float[] v, int[] rows, int hd, float[] out, int oo);
+
+    /** {@link #blockScores} one score at a time: the scalar kernels' version and the vector kernels' fallback. */
+    static void blockScoresScalar(float[] q, int qo, int heads, int hd, float[] kT, int ko, int bs, float scale,
+                                  float[] scores, int so, int sstride) {
+        for (int h = 0; h < heads; h++) {
+            for (int s = 0; s < bs; s++) {
+                float acc = 0f;
+                for (int d = 0; d < hd; d++) {
+                    acc = Math.fma(kT[ko + d * bs + s], q[qo + h * hd + d], acc);
+                }
+                scores[so + h * sstride + s] = acc * scale;
+            }
+        }
+    }
+
+    /** One output of {@link #weightedValues}: head h's dimension d. */
+    static float weightedValue(float[] probs, int ph, int positions, float[] v, int[] rows, int d) {
+        float acc = 0f;
+        for (int p = 0; p < positions; p++) {
+            acc = Math.fma(v[rows[p] + d], probs[ph + p], acc);
+        }
+        return acc;
+    }
 
     /**
      * {@code x[o + i] = exp(x[o + i] - shift)} for i < n, with {@link FloatExp}'s exp: the same

@@ -5,8 +5,8 @@ import io.flinkglm.runtime.model.Matrix;
 
 /**
  * The plain-Java twin of {@link VectorKernels}: the reference for its tests and the fallback. Its
- * matrix product runs the same fma chains (Math.fma, as the Vector API's fma) in the same order, so
- * the two agree to the bit; it walks a panel's 16 rows side by side to read the weights in order.
+ * matrix product and attention run the same fma chains (Math.fma, as the Vector API's fma) in the
+ * same order, so the two agree to the bit; it walks a panel's 16 rows side by side to read the weights in order.
  * Math.fma is one instruction wherever the JIT finds FMA hardware (x86 since 2013, all aarch64).
  */
 public final class ScalarKernels extends Kernels {
@@ -52,9 +52,18 @@ public final class ScalarKernels extends Kernels {
     }
 
     @Override
-    public void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
-        for (int i = 0; i < n; i++) {
-            y[yo + i] += alpha * x[xo + i];
+    public void blockScores(float[] q, int qo, int heads, int hd, float[] kT, int ko, int bs, float scale,
+                            float[] scores, int so, int sstride) {
+        blockScoresScalar(q, qo, heads, hd, kT, ko, bs, scale, scores, so, sstride);
+    }
+
+    @Override
+    public void weightedValues(float[] probs, int po, int pstride, int heads, int positions,
+                               float[] v, int[] rows, int hd, float[] out, int oo) {
+        for (int h = 0; h < heads; h++) {
+            for (int d = 0; d < hd; d++) {
+                out[oo + h * hd + d] = weightedValue(probs, po + h * pstride, positions, v, rows, d);
+            }
         }
     }
 

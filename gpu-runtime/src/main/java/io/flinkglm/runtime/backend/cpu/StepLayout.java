@@ -49,9 +49,13 @@ final class StepLayout {
         }
     }
 
-    /** Where position {@code p} of row {@code t}'s sequence lives in a layer's K or V array. */
-    int kvOffset(CpuKvCache kv, int t, int p) {
-        int[] table = chunks.get(chunkOf[t]).blockTable();
-        return kv.offset(table[p / kv.blockSize()], p % kv.blockSize());
+    /** Where position {@code p} of row {@code t}'s sequence lives in a layer's V array. */
+    int valueOffset(CpuKvCache kv, int t, int p) {
+        return kv.offset(block(kv, t, p), p % kv.blockSize());
+    }
+
+    /** The KV block holding position {@code p} of row {@code t}'s sequence. */
+    int block(CpuKvCache kv, int t, int p) {
+        return chunks.get(chunkOf[t]).blockTable()[p / kv.blockSize()];
     }
 }

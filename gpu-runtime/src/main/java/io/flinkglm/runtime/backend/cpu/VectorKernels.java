@@ -115,15 +115,117 @@ final class VectorKernels extends Kernels {
         return sum;
     }
 
+    /**
+     * Lanes are slots: one vector load reads dimension d of L consecutive slots, and four query
+     * heads (then two, then one) each multiply it by their own broadcast q[d] into their own
+     * accumulator, so the chains run side by side with no horizontal sum (a float reduceLanes is a
+     * serial chain).
+     */
     @Override
-    public void axpy(float alpha, float[] x, int xo, float[] y, int yo, int n) {
-        int full = n - n % L;
-        FloatVector a = FloatVector.broadcast(F, alpha);
-        for (int i = 0; i < full; i += L) {
-            a.fma(FloatVector.fromArray(F, x, xo + i), FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+    public void blockScores(float[] q, int qo, int heads, int hd, float[] kT, int ko, int bs, float scale,
+                            float[] scores, int so, int sstride) {
+        if (bs % L != 0) {
+            blockScoresScalar(q, qo, heads, hd, kT, ko, bs, scale, scores, so, sstride);
+            return;
         }
-        for (int i = full; i < n; i++) {
-            y[yo + i] += alpha * x[xo + i];
+        for (int s = 0; s < bs; s += L) {
+            int h = 0;
+            for (; h + 4 <= heads; h += 4) {
+                int q0 = qo + h * hd;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                for (int d = 0; d < hd; d++) {
+                    FloatVector k = FloatVector.fromArray(F, kT, ko + d * bs + s);
+                    a0 = k.fma(FloatVector.broadcast(F, q[q0 + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[q0 + hd + d]), a1);
+                    a2 = k.fma(FloatVector.broadcast(F, q[q0 + 2 * hd + d]), a2);
+                    a3 = k.fma(FloatVector.broadcast(F, q[q0 + 3 * hd + d]), a3);
+                }
+                int o = so + h * sstride + s;
+                a0.mul(scale).intoArray(scores, o);
+                a1.mul(scale).intoArray(scores, o + sstride);
+                a2.mul(scale).intoArray(scores, o + 2 * sstride);
+                a3.mul(scale).intoArray(scores, o + 3 * sstride);
+            }
+            if (h + 2 <= heads) {
+                int q0 = qo + h * hd;
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                for (int d = 0; d < hd; d++) {
+                    FloatVector k = FloatVector.fromArray(F, kT, ko + d * bs + s);
+                    a0 = k.fma(FloatVector.broadcast(F, q[q0 + d]), a0);
+                    a1 = k.fma(FloatVector.broadcast(F, q[q0 + hd + d]), a1);
+                }
+                int o = so + h * sstride + s;
+                a0.mul(scale).intoArray(scores, o);
+                a1.mul(scale).intoArray(scores, o + sstride);
+                h += 2;
+            }
+            if (h < heads) {
+                int qh = qo + h * hd;
+                FloatVector a = FloatVector.zero(F);
+                for (int d = 0; d < hd; d++) {
+                    a = FloatVector.fromArray(F, kT, ko + d * bs + s).fma(FloatVector.broadcast(F, q[qh + d]), a);
+                }
+                a.mul(scale).intoArray(scores, so + h * sstride + s);
+            }
+        }
+    }
+
+    /**
+     * Lanes are dimensions: each position's value vector is read L dimensions at a time and
+     * multiplied by the position's broadcast weight, eight vectors (128 dimensions at L = 16) per
+     * pass so that eight chains keep both fma units busy; narrower heads go a vector at a time.
+     */
+    @Override
+    public void weightedValues(float[] probs, int po, int pstride, int heads, int positions,
+                               float[] v, int[] rows, int hd, float[] out, int oo) {
+        for (int h = 0; h < heads; h++) {
+            int ph = po + h * pstride;
+            int oh = oo + h * hd;
+            int d = 0;
+            for (; d + 8 * L <= hd; d += 8 * L) {
+                FloatVector a0 = FloatVector.zero(F);
+                FloatVector a1 = a0;
+                FloatVector a2 = a0;
+                FloatVector a3 = a0;
+                FloatVector a4 = a0;
+                FloatVector a5 = a0;
+                FloatVector a6 = a0;
+                FloatVector a7 = a0;
+                for (int p = 0; p < positions; p++) {
+                    FloatVector w = FloatVector.broadcast(F, probs[ph + p]);
+                    int r = rows[p] + d;
+                    a0 = FloatVector.fromArray(F, v, r).fma(w, a0);
+                    a1 = FloatVector.fromArray(F, v, r + L).fma(w, a1);
+                    a2 = FloatVector.fromArray(F, v, r + 2 * L).fma(w, a2);
+                    a3 = FloatVector.fromArray(F, v, r + 3 * L).fma(w, a3);
+                    a4 = FloatVector.fromArray(F, v, r + 4 * L).fma(w, a4);
+                    a5 = FloatVector.fromArray(F, v, r + 5 * L).fma(w, a5);
+                    a6 = FloatVector.fromArray(F, v, r + 6 * L).fma(w, a6);
+                    a7 = FloatVector.fromArray(F, v, r + 7 * L).fma(w, a7);
+                }
+                a0.intoArray(out, oh + d);
+                a1.intoArray(out, oh + d + L);
+                a2.intoArray(out, oh + d + 2 * L);
+                a3.intoArray(out, oh + d + 3 * L);
+                a4.intoArray(out, oh + d + 4 * L);
+                a5.intoArray(out, oh + d + 5 * L);
+                a6.intoArray(out, oh + d + 6 * L);
+                a7.intoArray(out, oh + d + 7 * L);
+            }
+            for (; d + L <= hd; d += L) {
+                FloatVector a = FloatVector.zero(F);
+                for (int p = 0; p < positions; p++) {
+                    a = FloatVector.fromArray(F, v, rows[p] + d).fma(FloatVector.broadcast(F, probs[ph + p]), a);
+                }
+                a.intoArray(out, oh + d);
+            }
+            for (; d < hd; d++) {
+                out[oh + d] = weightedValue(probs, ph, positions, v, rows, d);
+            }
         }
     }
 

@@ -79,17 +79,60 @@ class KernelsTest {
     }
 
     @Test
-    void dotAndAxpyMatchTheScalarTwin() {
+    void dotMatchesTheScalarTwin() {
         float[] a = randomVector(131);
         float[] b = randomVector(131);
         assertThat(vector.dot(a, 3, b, 1, 128)).isCloseTo(scalar.dot(a, 3, b, 1, 128), within(1e-4f));
+    }
 
-        float[] y1 = randomVector(131);
-        float[] y2 = y1.clone();
-        vector.axpy(0.37f, a, 2, y1, 1, 129);
-        scalar.axpy(0.37f, a, 2, y2, 1, 129);
-        for (int i = 0; i < y1.length; i++) {
-            assertThat(y1[i]).isCloseTo(y2[i], within(1e-6f));
+    /** Heads 6 and 5 take the four-head path and the single-head remainder; block 8 the scalar fallback at 16 lanes. */
+    @ParameterizedTest
+    @CsvSource({"6,128,16", "5,20,32", "1,16,16", "3,64,8", "16,128,16", "7,32,16"})
+    void blockScoresEqualTheScalarTwinToTheBitAndTheDotProducts(int heads, int hd, int bs) {
+        int kvDim = 2 * hd; // keys of two kv heads in the block; score the second
+        float[] q = randomVector(1 + heads * hd);
+        float[] keys = randomVector(kvDim * bs * 2); // two blocks, transposed as CpuKvCache stores them
+        int ko = (1 * kvDim + hd) * bs;
+        int stride = bs + 3;
+        float[] expected = new float[heads * stride + 5];
+        float[] actual = expected.clone();
+        scalar.blockScores(q, 1, heads, hd, keys, ko, bs, 0.125f, expected, 5, stride);
+        vector.blockScores(q, 1, heads, hd, keys, ko, bs, 0.125f, actual, 5, stride);
+        assertThat(actual).isEqualTo(expected);
+        for (int h = 0; h < heads; h++) {
+            for (int s = 0; s < bs; s++) {
+                double dot = 0;
+                for (int d = 0; d < hd; d++) {
+                    dot += (double) q[1 + h * hd + d] * keys[ko + d * bs + s];
+                }
+                assertThat((double) expected[5 + h * stride + s]).isCloseTo(0.125 * dot, within(1e-5));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"6,128,70", "5,20,3", "1,16,1", "16,128,33", "2,136,17", "3,272,9"})
+    void weightedValuesEqualTheScalarTwinToTheBitAndTheWeightedSums(int heads, int hd, int positions) {
+        int stride = positions + 2;
+        float[] probs = randomVector(heads * stride);
+        float[] v = randomVector(positions * hd * 3 + 7);
+        int[] rows = new int[positions];
+        for (int p = 0; p < positions; p++) {
+            rows[p] = 7 + ((p * 5) % positions) * hd * 3; // scattered rows, as blocks are
+        }
+        float[] expected = new float[heads * hd + 2];
+        float[] actual = expected.clone();
+        scalar.weightedValues(probs, 0, stride, heads, positions, v, rows, hd, expected, 2);
+        vector.weightedValues(probs, 0, stride, heads, positions, v, rows, hd, actual, 2);
+        assertThat(actual).isEqualTo(expected);
+        for (int h = 0; h < heads; h++) {
+            for (int d = 0; d < hd; d++) {
+                double sum = 0;
+                for (int p = 0; p < positions; p++) {
+                    sum += (double) probs[h * stride + p] * v[rows[p] + d];
+                }
+                assertThat((double) expected[2 + h * hd + d]).isCloseTo(sum, within(1e-5));
+            }
         }
     }
 
