@@ -217,7 +217,7 @@ public final class CpuBackend implements Backend {
             }
             int[] rows = new int[positions];
             for (int p = 0; p < positions; p++) {
-                rows[p] = step.valueOffset(kv, t, p) + kvHead * hd;
+                rows[p] = (p % bs == 0 ? kv.offset(step.block(kv, t, p), 0) + kvHead * hd : rows[p - 1] + c.kvDim());
             }
             kernels.weightedValues(scores, 0, stride, group, positions, values, rows, hd, att, t * c.qDim() + firstHead * hd);
         });

@@ -111,7 +111,7 @@ class KernelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"6,128,70", "5,20,3", "1,16,1", "16,128,33", "2,136,17", "3,272,9"})
+    @CsvSource({"6,128,70", "5,20,3", "1,16,1", "16,128,33", "2,136,17", "3,272,9", "2,40,100"})
     void weightedValuesEqualTheScalarTwinToTheBitAndTheWeightedSums(int heads, int hd, int positions) {
         int stride = positions + 2;
         float[] probs = randomVector(heads * stride);
