@@ -27,6 +27,14 @@ public final class CpuBackend implements Backend {
      */
     private static final int PANELS_PER_TASK = 8;
     private static final int SWIGLU_SLICE = 1024;
+    /**
+     * Tokens per matrix product in a long prefill. Every pair of weight strips runs over all the
+     * product's activations, so past L2 (at 1,024 tokens the down projection's are 19 MB) they
+     * came from memory once per strip pair; in slices they stay in L2 and the weights are read
+     * once per slice instead. At 1,024 tokens of the 0.5B model: 104 tok/s unsliced, 197 in slices of
+     * 128, 170 of 64, 184 of 256.
+     */
+    private static final int TOKEN_SLICE = 128;
 
     private final Glm4Model model;
     private final ModelConfig c;
@@ -138,9 +146,27 @@ public final class CpuBackend implements Backend {
         return out;
     }
 
-    /** {@code out[t] = x[t] W^T} for every token, panels of rows split over the cores. */
+    /**
+     * {@code out[t] = x[t] W^T} for every token, panels of rows split over the cores. A long
+     * prefill goes {@link #TOKEN_SLICE} tokens at a time, so that the activations each pair of
+     * weight strips runs over stay in L2 (see the constant).
+     */
     private void matmul(Matrix m, float[] x, int tokens, float[] out, float[] scratch) {
-        float[] prepared = kernels.prepare(m, x, tokens, scratch);
+        if (tokens <= TOKEN_SLICE) {
+            matmulSlice(m, x, 0, tokens, out, scratch);
+            return;
+        }
+        float[] sliceOut = new float[TOKEN_SLICE * m.rows];
+        for (int t0 = 0; t0 < tokens; t0 += TOKEN_SLICE) {
+            int n = Math.min(TOKEN_SLICE, tokens - t0);
+            float[] o = Kernels.paddedTokens(n) == n ? sliceOut : new float[Kernels.paddedTokens(n) * m.rows];
+            matmulSlice(m, x, t0 * m.cols, n, o, scratch);
+            System.arraycopy(o, 0, out, t0 * m.rows, n * m.rows);
+        }
+    }
+
+    private void matmulSlice(Matrix m, float[] x, int from, int tokens, float[] out, float[] scratch) {
+        float[] prepared = kernels.prepare(m, x, from, tokens, scratch);
         int panels = m.panels();
         int tasks = (panels + PANELS_PER_TASK - 1) / PANELS_PER_TASK;
         Parallel.forEach(tasks, task -> {

@@ -59,8 +59,13 @@ public abstract class Kernels {
      * the 0.5B model about 2 ms, as much as the transposition itself.
      */
     public final float[] prepare(Matrix w, float[] x, int tokens, float[] scratch) {
+        return prepare(w, x, 0, tokens, scratch);
+    }
+
+    /** {@link #prepare(Matrix, float[], int, float[])} of the tokens whose rows start at {@code x[from]}. */
+    public final float[] prepare(Matrix w, float[] x, int from, int tokens, float[] scratch) {
         int cols = w.cols;
-        if (tokens == 1 && w.paddedCols() == cols) {
+        if (tokens == 1 && w.paddedCols() == cols && from == 0) {
             return x;
         }
         int stride = paddedTokens(tokens);
@@ -71,7 +76,7 @@ public abstract class Kernels {
         int i = 0;
         for (int c = 0; c < cols; c++) {
             for (int t = 0; t < tokens; t++) {
-                p[i++] = x[t * cols + c];
+                p[i++] = x[from + t * cols + c];
             }
             for (int t = tokens; t < stride; t++) {
                 p[i++] = 0f;

@@ -61,6 +61,30 @@ class BatchInvarianceTest {
         assertThat(chunked).isEqualTo(whole);
     }
 
+    /** Past CpuBackend's token slice (128) a product goes in slices: every position's logits stay those of short chunks. */
+    @Test
+    void aLongChunkEqualsShortChunksAtEveryPosition() {
+        int[] prompt = new int[301];
+        for (int i = 0; i < prompt.length; i++) {
+            prompt[i] = (i * 37 + 11) % 1000;
+        }
+        int[] table = blocks(0, 76);
+        float[][] whole;
+        try (KvCache kv = backend.newKvCache(76, 4)) {
+            whole = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, true)))[0];
+        }
+        try (KvCache kv = backend.newKvCache(76, 4)) {
+            for (int from = 0; from < prompt.length; from += 100) {
+                int to = Math.min(prompt.length, from + 100);
+                float[][] part = backend.forward(kv, List.of(new SequenceChunk(
+                        java.util.Arrays.copyOfRange(prompt, from, to), from, table, true)))[0];
+                for (int i = 0; i < part.length; i++) {
+                    assertThat(part[i]).as("position %d", from + i).isEqualTo(whole[from + i]);
+                }
+            }
+        }
+    }
+
     private static int[] slice(int from, int to) {
         return java.util.Arrays.copyOfRange(PROMPT, from, to);
     }
