@@ -1,6 +1,6 @@
 /**
  * Records, formats, Kafka sources and sinks of flink-glm. Knows nothing of models: it turns Kafka bytes into
- * {@link io.flinkglm.connectors.records.Prompt}s and answers back into bytes.
+ * {@link io.flinkglm.records.Prompt}s and answers back into bytes.
  *
  * <p>A job wires source → split → operator → sinks like this:
  *

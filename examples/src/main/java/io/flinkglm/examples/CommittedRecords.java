@@ -3,7 +3,7 @@ package io.flinkglm.examples;
 import io.flinkglm.connectors.formats.MalformedRecordException;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,9 +1,9 @@
 package io.flinkglm.examples;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.FunctionCall;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SafetyVerdict;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.FunctionCall;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.operator.GlmStreams;

@@ -1,9 +1,9 @@
 package io.flinkglm.examples;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SamplingOverrides;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SamplingOverrides;
+import io.flinkglm.records.Task;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.operator.GlmStreams;

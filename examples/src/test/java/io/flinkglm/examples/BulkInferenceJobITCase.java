@@ -3,11 +3,11 @@ package io.flinkglm.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
-import io.flinkglm.connectors.records.ChatMessage;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.ChatMessage;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Task;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

@@ -2,9 +2,9 @@ package io.flinkglm.examples;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Task;
 import io.flinkglm.operator.ChatInput;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;

@@ -5,7 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import io.flinkglm.operator.GlmOptions;
 import java.nio.file.Path;

@@ -3,10 +3,10 @@ package io.flinkglm.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SafetyVerdict;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SafetyVerdict;
+import io.flinkglm.records.Task;
 import io.flinkglm.operator.GlmOptions;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,11 +3,11 @@ package io.flinkglm.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.FunctionCall;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.FunctionCall;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.runtime.testing.ScriptedCheckpoint;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.ToolResult;
 
 import java.util.Objects;
 

@@ -2,9 +2,9 @@ package io.flinkglm.operator;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.FunctionCall;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.FunctionCall;
 import io.flinkglm.runtime.chat.AssistantReply;
 import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.chat.ToolCallValidator;

@@ -1,6 +1,6 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Completion;
+import io.flinkglm.records.Completion;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperatorFactory;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperatorFactory;

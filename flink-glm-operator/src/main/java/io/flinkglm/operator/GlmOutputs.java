@@ -1,8 +1,8 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.FunctionCall;
-import io.flinkglm.connectors.records.SafetyVerdict;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.FunctionCall;
+import io.flinkglm.records.SafetyVerdict;
 import org.apache.flink.util.OutputTag;
 
 /** The side outputs of the GLM operators; the main output carries completions. */

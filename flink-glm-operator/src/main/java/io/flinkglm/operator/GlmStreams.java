@@ -1,11 +1,11 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.FunctionCall;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SafetyVerdict;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.FunctionCall;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SafetyVerdict;
+import io.flinkglm.records.Task;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;

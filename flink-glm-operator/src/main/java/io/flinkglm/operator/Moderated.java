@@ -1,6 +1,6 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.SafetyVerdict;
+import io.flinkglm.records.SafetyVerdict;
 
 /**
  * A record with the safety verdict on its text, or the reason it could not be classified.

@@ -1,7 +1,7 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;

@@ -1,6 +1,6 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.SafetyVerdict;
+import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.runtime.safety.SafetyClassifier;
 import io.flinkglm.runtime.safety.SafetyPolicy;
 import org.apache.flink.api.common.functions.OpenContext;

@@ -3,10 +3,10 @@ package io.flinkglm.operator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SamplingOverrides;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SamplingOverrides;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
 import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.chat.ChatRole;
 import io.flinkglm.runtime.chat.ChatTemplate;
@@ -95,7 +95,7 @@ final class TurnPlanner {
             if (prompt.text() != null) {
                 messages.add(ChatMessage.user(prompt.text()));
             } else {
-                for (io.flinkglm.connectors.records.ChatMessage m : prompt.messages()) {
+                for (io.flinkglm.records.ChatMessage m : prompt.messages()) {
                     messages.add(toRuntime(m));
                 }
             }
@@ -179,7 +179,7 @@ final class TurnPlanner {
         }
     }
 
-    private static ChatMessage toRuntime(io.flinkglm.connectors.records.ChatMessage m) {
+    private static ChatMessage toRuntime(io.flinkglm.records.ChatMessage m) {
         Map<String, String> metadata = m.metadata();
         // GLM-4 keeps one metadata string: the function name of an assistant's call.
         String name = metadata == null ? null : metadata.get("name");

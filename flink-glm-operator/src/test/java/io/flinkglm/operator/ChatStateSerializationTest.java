@@ -2,11 +2,11 @@ package io.flinkglm.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flinkglm.connectors.records.ChatMessage;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SamplingOverrides;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.ChatMessage;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SamplingOverrides;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
 import org.apache.flink.api.common.serialization.SerializerConfigImpl;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;

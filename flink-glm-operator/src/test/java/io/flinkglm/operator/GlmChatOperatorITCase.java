@@ -2,12 +2,12 @@ package io.flinkglm.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.flinkglm.connectors.records.ChatMessage;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.ChatMessage;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;

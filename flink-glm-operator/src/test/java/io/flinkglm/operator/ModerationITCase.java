@@ -1,9 +1,9 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SafetyVerdict;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SafetyVerdict;
+import io.flinkglm.records.Task;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.RandomCheckpoint;
 import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;

@@ -31,7 +31,7 @@ final class ReferenceChat implements AutoCloseable {
 
     /** What of an answer a completion record shows. */
     record Reply(String text, int promptTokens, int completionTokens) {
-        static Reply of(io.flinkglm.connectors.records.Completion c) {
+        static Reply of(io.flinkglm.records.Completion c) {
             return new Reply(c.text(), c.promptTokens(), c.completionTokens());
         }
     }

@@ -3,8 +3,8 @@ package io.flinkglm.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.RecordKafkaSink;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.Prompt;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;

@@ -1,8 +1,8 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SamplingOverrides;
-import io.flinkglm.connectors.records.Task;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SamplingOverrides;
+import io.flinkglm.records.Task;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.RandomCheckpoint;
 import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;

@@ -1,8 +1,8 @@
 package io.flinkglm.operator;
 
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
 import io.flinkglm.runtime.testing.ScriptedCheckpoint;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;

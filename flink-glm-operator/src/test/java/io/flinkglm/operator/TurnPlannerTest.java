@@ -3,10 +3,10 @@ package io.flinkglm.operator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.flinkglm.connectors.records.ChatMessage;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
+import io.flinkglm.records.ChatMessage;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
 import io.flinkglm.runtime.chat.ChatTemplate;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;

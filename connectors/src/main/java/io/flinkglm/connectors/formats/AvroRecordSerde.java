@@ -1,7 +1,7 @@
 package io.flinkglm.connectors.formats;
 
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaNotFoundException;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import java.io.ByteArrayOutputStream;

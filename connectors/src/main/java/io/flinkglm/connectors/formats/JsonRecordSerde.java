@@ -3,7 +3,7 @@ package io.flinkglm.connectors.formats;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;

@@ -1,6 +1,6 @@
 package io.flinkglm.connectors.formats;
 
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import java.io.IOException;
 

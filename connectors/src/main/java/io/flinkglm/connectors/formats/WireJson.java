@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import java.util.List;
 
 /**

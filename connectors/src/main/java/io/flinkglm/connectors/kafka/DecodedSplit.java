@@ -1,7 +1,7 @@
 package io.flinkglm.connectors.kafka;
 
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.Decoded;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Decoded;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;

@@ -1,7 +1,7 @@
 package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import java.net.URI;
 import java.util.Objects;
 import java.util.Properties;

@@ -1,10 +1,10 @@
 package io.flinkglm.connectors.kafka;
 
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.FunctionCall;
-import io.flinkglm.connectors.records.SafetyVerdict;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.FunctionCall;
+import io.flinkglm.records.SafetyVerdict;
+import io.flinkglm.records.WireRecord;
 import java.util.Map;
 import java.util.Objects;
 import org.apache.flink.configuration.ConfigOption;

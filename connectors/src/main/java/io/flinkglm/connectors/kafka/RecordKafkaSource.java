@@ -1,9 +1,9 @@
 package io.flinkglm.connectors.kafka;
 
-import io.flinkglm.connectors.records.Decoded;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.ToolResult;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.Decoded;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.ToolResult;
+import io.flinkglm.records.WireRecord;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -3,7 +3,7 @@ package io.flinkglm.connectors.formats;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.testing.LocalSchemaRegistry;
 import io.flinkglm.connectors.testing.SampleRecords;
@@ -57,7 +57,7 @@ class RecordSerdeTest {
     @Test
     void jsonFieldNamesAreSnakeCaseAndNullsAreLeftOut() throws Exception {
         JsonNode tree = WireJson.MAPPER.readTree(
-                new JsonRecordSerde<>(io.flinkglm.connectors.records.Prompt.class)
+                new JsonRecordSerde<>(io.flinkglm.records.Prompt.class)
                         .encode(SampleRecords.textPrompt("req-9", "conv-9")));
 
         assertThat(tree.fieldNames()).toIterable()

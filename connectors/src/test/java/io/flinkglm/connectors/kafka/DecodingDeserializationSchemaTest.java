@@ -6,9 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flinkglm.connectors.formats.AvroRecordSerde;
 import io.flinkglm.connectors.formats.JsonRecordSerde;
 import io.flinkglm.connectors.formats.RecordFormat;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.Decoded;
-import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Decoded;
+import io.flinkglm.records.Prompt;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.testing.LocalSchemaRegistry;
 import io.flinkglm.connectors.testing.SampleRecords;
@@ -151,7 +151,7 @@ class DecodingDeserializationSchemaTest {
 
         @Test
         void invalidUtf8InAnAvroStringIsADeadLetter() throws Exception {
-            Schema schema = SchemaBuilder.record("Prompt").namespace("io.flinkglm.connectors.records").fields()
+            Schema schema = SchemaBuilder.record("Prompt").namespace("io.flinkglm.records").fields()
                     .requiredString("request_id").requiredString("conversation_id")
                     .optionalString("text")
                     .name("task").type().enumeration("Task").symbols("chat", "complete", "moderate").noDefault()

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import io.flinkglm.connectors.testing.LocalSchemaRegistry;

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkglm.connectors.formats.RecordFormat;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.Decoded;
-import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Decoded;
+import io.flinkglm.records.Prompt;
 import org.apache.flink.api.common.ExecutionConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.TypeSerializer;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkglm.connectors.formats.RecordSchemas;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.Prompt;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.Prompt;
 import io.flinkglm.connectors.testing.LocalSchemaRegistry;
 import java.io.IOException;
 import java.net.URI;

@@ -1,15 +1,15 @@
 package io.flinkglm.connectors.testing;
 
-import io.flinkglm.connectors.records.ChatMessage;
-import io.flinkglm.connectors.records.Completion;
-import io.flinkglm.connectors.records.DeadLetter;
-import io.flinkglm.connectors.records.FunctionCall;
-import io.flinkglm.connectors.records.Prompt;
-import io.flinkglm.connectors.records.SafetyVerdict;
-import io.flinkglm.connectors.records.SamplingOverrides;
-import io.flinkglm.connectors.records.Task;
-import io.flinkglm.connectors.records.ToolResult;
-import io.flinkglm.connectors.records.WireRecord;
+import io.flinkglm.records.ChatMessage;
+import io.flinkglm.records.Completion;
+import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.FunctionCall;
+import io.flinkglm.records.Prompt;
+import io.flinkglm.records.SafetyVerdict;
+import io.flinkglm.records.SamplingOverrides;
+import io.flinkglm.records.Task;
+import io.flinkglm.records.ToolResult;
+import io.flinkglm.records.WireRecord;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.flinkglm.connectors.records;
+package io.flinkglm.records;
 
 import java.util.Map;
 

@@ -1,4 +1,4 @@
-package io.flinkglm.connectors.records;
+package io.flinkglm.records;
 
 /**
  * The model's answer to a {@link Prompt}, with token counts and latencies.

@@ -1,4 +1,4 @@
-package io.flinkglm.connectors.records;
+package io.flinkglm.records;
 
 /**
  * Per-request sampling settings; each null field keeps the operator's default.

@@ -1,4 +1,4 @@
-package io.flinkglm.connectors.records;
+package io.flinkglm.records;
 
 /**
  * A tool call the model asked for; the application runs it and answers with a {@link ToolResult}.
