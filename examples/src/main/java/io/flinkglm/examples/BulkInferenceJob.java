@@ -3,6 +3,7 @@ package io.flinkglm.examples;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
@@ -63,10 +64,11 @@ public final class BulkInferenceJob {
     static final class RequestKey {
         private RequestKey() {}
 
-        static ChatInput ownConversation(Prompt p) {
+        static ChatInput ownConversation(Sourced<Prompt> read) {
+            Prompt p = read.value();
             String key = p.requestId().length() + ":" + p.requestId() + p.conversationId();
-            return ChatInput.of(new Prompt(p.requestId(), key, p.tenant(), p.text(), p.messages(), p.tools(),
-                    p.sampling(), p.toolChoice(), p.task()));
+            return ChatInput.ofPrompt(new Sourced<>(new Prompt(p.requestId(), key, p.tenant(), p.text(), p.messages(),
+                    p.tools(), p.sampling(), p.toolChoice(), p.task()), read.origin()));
         }
 
         static String conversationId(String key) {

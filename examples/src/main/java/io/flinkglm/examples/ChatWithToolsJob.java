@@ -35,9 +35,9 @@ public final class ChatWithToolsJob {
 
     /** Adds the job's operators to {@code pipeline}. */
     public static void define(GlmKafkaPipeline pipeline) {
-        DataStream<ChatInput> prompts = pipeline.read(Prompt.class).map(ChatInput::of, CHAT_INPUT).name("prompt");
+        DataStream<ChatInput> prompts = pipeline.read(Prompt.class).map(ChatInput::ofPrompt, CHAT_INPUT).name("prompt");
         DataStream<ChatInput> toolResults =
-                pipeline.read(ToolResult.class).map(ChatInput::of, CHAT_INPUT).name("tool result");
+                pipeline.read(ToolResult.class).map(ChatInput::ofToolResult, CHAT_INPUT).name("tool result");
         // One conversation, one key: its turns and its tool results run in order on one subtask.
         GlmStreams.Chat chat = pipeline.chat(prompts.union(toolResults).keyBy(ChatInput::conversationId, Types.STRING));
         pipeline.write(chat.completions(), Completion.class);

@@ -5,6 +5,7 @@ import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.connectors.kafka.RecordKafkaSource;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.records.WireRecord;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmStreams;
@@ -29,8 +30,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  *
  * <pre>{@code
  * GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(env, JobArguments.parse(args));
- * DataStream<Prompt> prompts = pipeline.read(Prompt.class);
- * GlmStreams.Chat chat = pipeline.chat(prompts.map(ChatInput::of, ...).keyBy(...));
+ * DataStream<Sourced<Prompt>> prompts = pipeline.read(Prompt.class);
+ * GlmStreams.Chat chat = pipeline.chat(prompts.map(ChatInput::ofPrompt, ...).keyBy(...));
  * pipeline.write(chat.completions(), Completion.class);
  * pipeline.execute("my job");
  * }</pre>
@@ -77,11 +78,11 @@ public final class GlmKafkaPipeline {
     }
 
     /**
-     * Reads {@code type} (prompts or tool results) from its topic; records that cannot be decoded go to the
-     * dead-letter topic. With {@link JobOptions#BOUNDED} the source stops at the offsets that are the end
+     * Reads {@code type} (prompts or tool results) from its topic, each with where it was read (so a later
+     * stage's dead letter carries its bytes); records that cannot be decoded go to the dead-letter topic. With {@link JobOptions#BOUNDED} the source stops at the offsets that are the end
      * of the topic when the job starts.
      */
-    public <T extends WireRecord> DataStream<T> read(Class<T> type) {
+    public <T extends WireRecord> DataStream<Sourced<T>> read(Class<T> type) {
         RecordKafkaSource.Builder<T> builder = RecordKafkaSource.builder(type).configure(config);
         if (config.get(JobOptions.BOUNDED)) {
             builder.setBounded(OffsetsInitializer.latest());

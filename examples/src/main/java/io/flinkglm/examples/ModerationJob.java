@@ -37,7 +37,7 @@ public final class ModerationJob {
             pipeline.config().set(GlmOptions.MODERATION, GlmOptions.ModerationMode.PROMPTS);
         }
         GlmStreams.Chat chat = pipeline.chat(pipeline.read(Prompt.class)
-                .map(ChatInput::of, TypeInformation.of(ChatInput.class)).name("prompt")
+                .map(ChatInput::ofPrompt, TypeInformation.of(ChatInput.class)).name("prompt")
                 .keyBy(ChatInput::conversationId, Types.STRING));
         pipeline.write(chat.safety(), SafetyVerdict.class);
         pipeline.write(chat.completions(), Completion.class);

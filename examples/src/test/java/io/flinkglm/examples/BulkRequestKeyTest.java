@@ -3,6 +3,8 @@ package io.flinkglm.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.FinishReason;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
 import io.flinkglm.operator.ChatInput;
@@ -16,13 +18,13 @@ class BulkRequestKeyTest {
     void eachPromptIsItsOwnConversationAndItsRealConversationIdComesBack(String requestId, String conversationId) {
         Prompt prompt = new Prompt(requestId, conversationId, null, "hi", null, null, null, null, Task.COMPLETE);
 
-        ChatInput input = BulkInferenceJob.RequestKey.ownConversation(prompt);
+        ChatInput input = BulkInferenceJob.RequestKey.ownConversation(Sourced.unsourced(prompt));
         Completion answer = BulkInferenceJob.RequestKey.restore(
-                new Completion(requestId, input.conversationId(), "x", "stop", 1, 1, 0, 0, 0));
+                Completion.builder(requestId, input.conversationId()).text("x", FinishReason.STOP).build());
 
         assertThat(input.conversationId()).isNotEqualTo(
-                BulkInferenceJob.RequestKey.ownConversation(new Prompt(requestId + "x", conversationId, null, "hi",
-                        null, null, null, null, Task.COMPLETE)).conversationId());
+                BulkInferenceJob.RequestKey.ownConversation(Sourced.unsourced(new Prompt(requestId + "x", conversationId,
+                        null, "hi", null, null, null, null, Task.COMPLETE))).conversationId());
         assertThat(input.prompt.requestId()).isEqualTo(requestId);
         assertThat(answer.conversationId()).isEqualTo(conversationId);
     }

@@ -81,7 +81,7 @@ class ChatWithToolsJobITCase {
         List<DeadLetter> dead = fixture.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
         assertThat(dead).singleElement().satisfies(letter -> {
             assertThat(letter.reason()).contains("call-that-never-was").contains("answers no pending call");
-            assertThat(letter.stage()).isEqualTo("plan");
+            assertThat(letter.stage()).isEqualTo(DeadLetter.Stage.PLAN);
         });
     }
 

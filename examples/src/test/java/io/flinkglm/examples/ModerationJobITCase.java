@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.records.Task;
@@ -80,7 +81,7 @@ class ModerationJobITCase {
         List<Completion> answers = fixture.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
         assertThat(answers).extracting(Completion::requestId).containsExactlyInAnyOrder("m-1", "m-2");
         assertThat(answers).allSatisfy(c -> {
-            assertThat(c.finishReason()).isEqualTo("content_filter");
+            assertThat(c.finishReason()).isEqualTo(FinishReason.CONTENT_FILTER);
             assertThat(c.completionTokens()).isZero();
         });
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
@@ -87,7 +88,7 @@ class ToolCallRoundTripITCase {
             assertThat(answers).singleElement().satisfies(answer -> {
                 assertThat(answer.requestId()).isEqualTo("w-1");
                 assertThat(answer.text()).isEqualTo("OK");
-                assertThat(answer.finishReason()).isEqualTo("stop");
+                assertThat(answer.finishReason()).isEqualTo(FinishReason.STOP);
             });
         } finally {
             job.cancel().get();

@@ -1,6 +1,8 @@
 package io.flinkglm.operator;
 
 import java.util.Arrays;
+import java.util.Objects;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * One conversation as kept in keyed state between turns. A Flink POJO (public fields, no-arg
@@ -11,6 +13,7 @@ import java.util.Arrays;
  * its prompt shares this prefix token for token and the engine's prefix cache (or the persisted KV)
  * covers it.
  */
+@PublicEvolving
 public class ConversationState {
     /** The model's context so far.                                  [n] */
     public int[] tokens = new int[0];
@@ -47,12 +50,13 @@ public class ConversationState {
     @Override
     public boolean equals(Object o) {
         return o instanceof ConversationState s && Arrays.equals(tokens, s.tokens)
-                && messagesJson.equals(s.messagesJson) && java.util.Objects.equals(pendingCallId, s.pendingCallId)
+                && messagesJson.equals(s.messagesJson) && Objects.equals(toolsJson, s.toolsJson)
+                && Objects.equals(pendingCallId, s.pendingCallId) && Objects.equals(pendingRequestId, s.pendingRequestId)
                 && generations == s.generations;
     }
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(tokens) * 31 + generations;
+        return Objects.hash(Arrays.hashCode(tokens), messagesJson, toolsJson, pendingCallId, pendingRequestId, generations);
     }
 }

@@ -1,25 +1,25 @@
 package io.flinkglm.operator;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
-import io.flinkglm.records.FunctionCall;
-import io.flinkglm.runtime.chat.AssistantReply;
-import io.flinkglm.runtime.chat.ChatMessage;
-import io.flinkglm.runtime.chat.ToolCallValidator;
-import io.flinkglm.runtime.chat.ValidatedToolCall;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.RequestHandle;
+import java.io.Serializable;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.accumulators.Accumulator;
 import org.apache.flink.api.common.accumulators.IntMaximum;
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.accumulators.LongMaximum;
 import org.apache.flink.api.common.operators.MailboxExecutor;
 import org.apache.flink.api.common.state.KeyedStateStore;
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -35,44 +35,34 @@ import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 
-import java.io.Serializable;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
-
 /**
- * The chat operator: a keyed conversation per key, its turns batched with every other
- * conversation's onto one GLM-4 engine. In the style of Flink's {@code AsyncWaitOperator}: a turn is
- * submitted to the engine and the task returns to its mailbox; the result comes back as a mail, so
- * state updates and emission happen on the task thread, between checkpoints, never during one.
+ * The chat operator: Flink glue around the pure {@link ConversationCore}. A keyed conversation per key,
+ * its turns batched with every other conversation's onto one GLM-4 engine. In the style of Flink's
+ * {@code AsyncWaitOperator}: a turn is submitted to the engine and the task returns to its mailbox; the
+ * result comes back as a mail, so state updates and emission happen on the task thread, between
+ * checkpoints, never during one.
  *
- * <p>Ordering and exactly-once rest on one keyed list, {@code pending}: every input of a
- * conversation is appended to it, and its head is the turn in flight. A turn's result updates the
- * conversation, emits, and removes the head in the same mail. A checkpoint therefore holds every
- * input that has not produced output yet, under its own key; after a restore (at any parallelism,
- * since the list moves with its key group) each head is submitted again with the same seed, giving
- * the same tokens, and the transactional sink keeps only the output of completed checkpoints.
+ * <p>Ordering and exactly-once rest on {@link PendingInputs}: every input of a conversation is appended
+ * to its queue, and the head is the turn in flight. A turn's result updates the conversation, emits, and
+ * removes the head in the same mail. A checkpoint therefore holds every input that has not produced
+ * output yet; after a restore each head is submitted again with the same seed, giving the same tokens,
+ * and the transactional sink keeps only the output of completed checkpoints.
+ *
+ * <p>One input fails only itself: whatever the core rejects becomes one dead letter with the input's
+ * origin and the conversation goes on. Only a broken engine fails the task.
  *
  * <p>In-flight work is bounded by {@link GlmOptions#CAPACITY}: at the bound, {@code processElement}
- * yields to the mailbox (running result mails) until a slot frees, so the source slows down.
+ * yields to the mailbox (running result mails) until a slot frees, so the source slows down. A turn
+ * past {@link GlmOptions#REQUEST_TIMEOUT} is cancelled by a processing-time timer.
  *
- * <p>Besides metrics, the operator keeps job-level accumulators, readable from the
- * {@code JobExecutionResult}: {@value #PROMPT_TOKENS_COMPUTED} and {@value #PROMPT_TOKENS_CACHED}
- * (prompt tokens the engine prefilled versus took from its prefix cache or imported KV),
- * {@value #MAX_IN_FLIGHT} (the most turns one subtask had in flight) and {@value #MAX_KV_STATE_BYTES}
- * (the largest KV one conversation keeps in state with {@link GlmOptions#KV_PERSISTENCE}).
+ * <p>Job accumulators, readable from the {@code JobExecutionResult}: {@value #PROMPT_TOKENS_COMPUTED}
+ * and {@value #PROMPT_TOKENS_CACHED} (prompt tokens the engine prefilled versus took from its prefix cache
+ * or imported KV), {@value #MAX_IN_FLIGHT} and {@value #MAX_KV_STATE_BYTES}.
  */
-public class GlmChatOperator extends AbstractStreamOperator<Completion>
-        implements OneInputStreamOperator<ChatInput, Completion>, BoundedOneInput {
+@Internal
+public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
+        implements OneInputStreamOperator<ChatInput, Sourced<Completion>>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public static final String PROMPT_TOKENS_COMPUTED = "glm-prompt-tokens-computed";
     public static final String PROMPT_TOKENS_CACHED = "glm-prompt-tokens-cached";
@@ -86,15 +76,13 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     private final transient MailboxExecutor mailbox;
 
     private transient GlmWorker worker;
-    private transient TurnPlanner planner;
+    private transient ConversationCore core;
     private transient ValueState<ConversationState> conversations;
-    private transient ListState<ChatInput> pending;
+    private transient PendingInputs pending;
     private transient ValueState<byte[]> kvState;
-    /** Turns submitted to the engine and not yet answered, by conversation. */
-    private transient Map<String, RequestHandle> inFlight;
-    /** Conversations whose next turn is ready but waits for a free slot, oldest first. */
-    private transient ArrayDeque<String> ready;
-    private transient boolean retryScheduled;
+    private transient ReadyTurns turns;
+    /** Turns this operator cancelled at their deadline: their CANCELLED result is a timeout, not a broken engine. */
+    private transient Set<RequestHandle> timedOut;
     private transient Counter completions;
     private transient Counter errors;
     private transient long kvStateBytes;
@@ -103,7 +91,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     private transient IntMaximum maxInFlight;
     private transient LongMaximum maxKvStateBytes;
 
-    public GlmChatOperator(StreamOperatorParameters<Completion> parameters, Configuration config) {
+    public GlmChatOperator(StreamOperatorParameters<Sourced<Completion>> parameters, Configuration config) {
         super(parameters);
         this.config = config;
         this.mailbox = parameters.getMailboxExecutor();
@@ -114,7 +102,6 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         super.initializeState(context);
         ValueStateDescriptor<ConversationState> conv =
                 new ValueStateDescriptor<>("conversation", TypeInformation.of(ConversationState.class));
-        ListStateDescriptor<ChatInput> pend = new ListStateDescriptor<>("pending", TypeInformation.of(ChatInput.class));
         ValueStateDescriptor<byte[]> kv = new ValueStateDescriptor<>("kv", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
         config.getOptional(GlmOptions.STATE_TTL).ifPresent(ttl -> {
             StateTtlConfig ttlConfig = StateTtlConfig.newBuilder(ttl).build();
@@ -125,68 +112,59 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         // after this method returns (AbstractStreamOperator#initializeState), so using it here fails.
         KeyedStateStore store = context.getKeyedStateStore();
         conversations = store.getState(conv);
-        pending = store.getListState(pend);
+        pending = new PendingInputs(store);
         kvState = store.getState(kv);
     }
 
     @Override
     public void open() throws Exception {
         super.open();
-        inFlight = new HashMap<>();
-        ready = new ArrayDeque<>();
+        turns = new ReadyTurns(config.get(GlmOptions.CAPACITY));
+        timedOut = new HashSet<>();
         completions = getMetricGroup().counter("glmCompletions");
         errors = getMetricGroup().counter("glmErrors");
-        getMetricGroup().gauge("glmInFlight", () -> inFlight.size());
+        getMetricGroup().gauge("glmInFlight", () -> turns.inFlight());
         getMetricGroup().gauge("glmKvStateBytes", () -> kvStateBytes);
         promptTokensComputed = addAccumulator(PROMPT_TOKENS_COMPUTED, new LongCounter());
         promptTokensCached = addAccumulator(PROMPT_TOKENS_CACHED, new LongCounter());
         maxInFlight = addAccumulator(MAX_IN_FLIGHT, new IntMaximum(0));
         maxKvStateBytes = addAccumulator(MAX_KV_STATE_BYTES, new LongMaximum(0L));
         worker = GlmWorker.acquire(config, getOperatorID() + "-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        planner = new TurnPlanner(worker.tokenizer(), worker.model().config().eosTokenIds(), config);
-        // Inputs restored from a checkpoint: every conversation with a pending list is resumed.
+        core = new ConversationCore(worker.tokenizer(), worker.model().config().eosTokenIds(),
+                worker.model().config().maxPositions(), config);
+        // Inputs restored from a checkpoint: every conversation with pending inputs is resumed.
         List<String> restored;
-        try (Stream<Object> keys = getKeyedStateBackend().getKeys("pending", VoidNamespace.INSTANCE)) {
+        try (Stream<Object> keys = getKeyedStateBackend().getKeys(PendingInputs.BOUNDS_STATE, VoidNamespace.INSTANCE)) {
             restored = keys.map(String.class::cast).collect(Collectors.toList());
         }
-        ready.addAll(restored);
+        restored.forEach(turns::offer);
         startReadyTurns();
     }
 
     @Override
     public void processElement(StreamRecord<ChatInput> element) throws Exception {
-        ChatInput input = element.getValue();
-        String key = (String) getCurrentKey();
-        boolean busy = pending.get().iterator().hasNext();
-        pending.add(input);
-        if (busy) {
+        if (!pending.add(element.getValue())) {
             return; // turns of one conversation run strictly in order: this one waits for the head
         }
-        ready.add(key);
+        turns.offer((String) getCurrentKey());
         startReadyTurns();
-        while (!ready.isEmpty()) {
+        while (turns.hasWaiting()) {
             mailbox.yield(); // backpressure: run result (and retry) mails until this turn is submitted
         }
     }
 
-    private int capacity() {
-        return config.get(GlmOptions.CAPACITY);
-    }
-
     /**
-     * Starts queued conversations, oldest first, while this operator has slots and the engine takes
+     * Starts ready conversations, oldest first, while this operator has slots and the engine takes
      * them. An engine whose queue is full (shared by other subtasks) is retried on a timer.
      */
     private void startReadyTurns() throws Exception {
-        while (!ready.isEmpty() && inFlight.size() < capacity()) {
-            String key = ready.poll();
+        for (String key; (key = turns.pollStartable()) != null; ) {
             if (!startTurn(key)) {
-                ready.addFirst(key);
-                if (!retryScheduled) {
-                    retryScheduled = true;
+                turns.putBack(key);
+                if (turns.scheduleRetry()) {
                     long at = getProcessingTimeService().getCurrentProcessingTime() + ENGINE_FULL_RETRY_MS;
                     getProcessingTimeService().registerTimer(at, time -> {
-                        retryScheduled = false;
+                        turns.retryFired();
                         startReadyTurns();
                     });
                 }
@@ -196,33 +174,24 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     }
 
     /**
-     * Submits the head of a conversation's pending list. Inputs that cannot become a turn go to the
-     * error output and the next one is tried, so a bad record never blocks its conversation.
+     * Submits the head of a conversation's pending inputs. Inputs that cannot become a turn are dead
+     * letters and the next one is tried, so a bad record never blocks its conversation.
      *
      * @return false if the engine's queue was full and nothing was submitted
      */
     private boolean startTurn(String key) throws Exception {
         setCurrentKey(key);
-        while (true) {
-            List<ChatInput> queue = pendingList();
-            if (queue.isEmpty()) {
-                return true;
-            }
-            ChatInput head = queue.get(0);
-            ConversationState state = stateOrNew();
-            TurnPlanner.Turn turn;
-            try {
-                turn = planner.plan(state, head);
-            } catch (TurnPlanner.InvalidInput e) {
-                emitError(head, e.getMessage(), "plan");
-                pending.update(queue.subList(1, queue.size()));
+        for (ChatInput head; (head = pending.head()) != null; pending.removeHead()) {
+            TurnPlan plan = core.plan(stateOrNew(), head);
+            if (plan instanceof Rejection rejection) {
+                deadLetter(head, rejection);
                 continue;
             }
-            GenerationRequest.Builder request = GenerationRequest.builder(turn.requestId() + "#" + state.generations,
-                            turn.promptTokens())
+            Turn turn = (Turn) plan;
+            GenerationRequest.Builder request = GenerationRequest.builder(
+                            turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())
                     .sampling(turn.sampling())
-                    .conversationKey(key)
-                    .deadlineMillis(System.currentTimeMillis() + config.get(GlmOptions.REQUEST_TIMEOUT).toMillis());
+                    .conversationKey(key);
             if (turn.remember() && config.get(GlmOptions.KV_PERSISTENCE)) {
                 request.exportKv(true);
                 byte[] kv = kvState.value();
@@ -230,127 +199,91 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
                     request.importedKv(kv);
                 }
             }
-            RequestHandle handle;
+            Optional<RequestHandle> submitted;
             try {
-                Optional<RequestHandle> submitted = worker.engine().trySubmit(request.build());
-                if (submitted.isEmpty()) {
-                    return false;
-                }
-                handle = submitted.get();
-            } catch (IllegalArgumentException e) {
-                emitError(head, "engine rejected the turn: " + e.getMessage(), "submit");
-                pending.update(queue.subList(1, queue.size()));
+                submitted = worker.engine().trySubmit(request.build());
+            } catch (IllegalArgumentException e) { // the engine's own check of this request, not a broken engine
+                deadLetter(head, new Rejection(DeadLetter.Stage.SUBMIT, "engine_rejected: " + e.getMessage()));
                 continue;
             }
-            inFlight.put(key, handle);
-            maxInFlight.add(inFlight.size());
+            if (submitted.isEmpty()) {
+                return false;
+            }
+            RequestHandle handle = submitted.get();
+            turns.started(key, handle);
+            maxInFlight.add(turns.inFlight());
+            long deadline = getProcessingTimeService().getCurrentProcessingTime() + config.get(GlmOptions.REQUEST_TIMEOUT).toMillis();
+            getProcessingTimeService().registerTimer(deadline, time -> {
+                if (timedOut != null && !handle.result().isDone()) {
+                    timedOut.add(handle);
+                    handle.cancel();
+                }
+            });
             handle.result().whenComplete((result, failure) -> mailbox.execute(
-                    () -> onResult(key, turn, result, failure), "glm result %s", turn.requestId()));
+                    () -> onResult(key, turn, handle, result, failure), "glm result %s", turn.requestId()));
             return true;
         }
+        return true;
     }
 
-    private void onResult(String key, TurnPlanner.Turn turn, GenerationResult result, Throwable failure) throws Exception {
-        inFlight.remove(key);
-        setCurrentKey(key);
-        if (result != null) {
-            promptTokensComputed.add(result.computedPromptTokens());
-            promptTokensCached.add(result.cachedPromptTokens());
-        }
-        List<ChatInput> queue = pendingList();
-        ChatInput head = queue.get(0);
+    private void onResult(String key, Turn turn, RequestHandle handle, GenerationResult result, Throwable failure)
+            throws Exception {
+        turns.finished(key);
+        boolean cancelledAtDeadline = timedOut.remove(handle);
         if (failure != null) {
-            emitError(head, "generation failed: " + failure, "generate");
-        } else if (result.finishReason() == GenerationResult.FinishReason.STOP
-                || result.finishReason() == GenerationResult.FinishReason.LENGTH) {
-            complete(key, head, turn, result);
-        } else {
-            emitError(head, "generation ended with " + result.finishReason()
-                    + (result.message() != null ? ": " + result.message() : "")
-                    + (result.finishReason() == GenerationResult.FinishReason.DEADLINE
-                    ? " (timeout " + config.get(GlmOptions.REQUEST_TIMEOUT) + ")" : ""), "generate");
+            throw new IllegalStateException("the GLM engine failed turn " + turn.requestId(), failure);
         }
-        pending.update(queue.subList(1, queue.size()));
-        if (queue.size() > 1) {
-            ready.add(key);
+        boolean engineGone = result.finishReason() == GenerationResult.FinishReason.CANCELLED
+                || (result.finishReason() == GenerationResult.FinishReason.ERROR && worker.engine().isClosed());
+        if (engineGone && !cancelledAtDeadline) {
+            // Not this record's fault: fail the task, and the restore replays the turn on a working engine.
+            throw new IllegalStateException("the GLM engine stopped under turn " + turn.requestId() + ": "
+                    + result.finishReason() + (result.message() != null ? " (" + result.message() + ")" : ""));
+        }
+        promptTokensComputed.add(result.computedPromptTokens());
+        promptTokensCached.add(result.cachedPromptTokens());
+        setCurrentKey(key);
+        ChatInput head = pending.head();
+        TurnOutcome outcome = cancelledAtDeadline
+                ? TurnOutcome.rejected(core.timedOut())
+                : core.complete(stateOrNew(), key, turn, result);
+        emit(head, outcome);
+        if (pending.removeHead()) {
+            turns.offer(key);
         }
         startReadyTurns();
     }
 
-    /**
-     * Stores the turn in the conversation and emits its completion or function call. A call the
-     * tools do not allow (unknown name, arguments that are not JSON or break the tool's schema) is
-     * an error record with the raw text, and the turn is not kept: the conversation stays as it was.
-     */
-    private void complete(String key, ChatInput head, TurnPlanner.Turn turn, GenerationResult result) throws Exception {
-        int[] out = result.outputTokens();
-        String text = worker.tokenizer().decode(out);
-        int observation = worker.tokenizer().specialId("<|observation|>");
-        // A raw completion is text whatever stopped it; a chat turn may be a function call.
-        AssistantReply reply = turn.remember()
-                ? turn.toolChoice().parseReply(text, result.stopTokenId() == observation)
-                : new AssistantReply.Text(text);
-        ConversationState state = stateOrNew();
-        ValidatedToolCall call = null;
-        if (reply instanceof AssistantReply.FunctionCall fc) {
-            String tools = turn.toolsJson() != null ? turn.toolsJson() : state.toolsJson;
-            call = ToolCallValidator.fromJson(tools == null ? "[]" : tools).validate(fc, turn.toolChoice());
-            if (call instanceof ValidatedToolCall.Invalid invalid) {
-                emitError(head, "invalid function call (" + invalid.reason() + "): " + invalid.message()
-                        + "; raw text: " + fc.name() + "\n" + fc.rawArguments(), "function-call");
-                return;
-            }
+    private void emit(ChatInput head, TurnOutcome outcome) throws Exception {
+        if (outcome.state() != null) {
+            conversations.update(outcome.state());
         }
-        if (turn.remember()) {
-            state.tokens = concat(turn.promptTokens(), out, result.stopTokenId());
-            state.generations++;
-            if (turn.toolsJson() != null) {
-                state.toolsJson = turn.toolsJson();
-            }
-            List<ChatMessage> added = new ArrayList<>(turn.newMessages());
-            if (reply instanceof AssistantReply.FunctionCall fc) {
-                added.add(fc.toMessage());
-                state.pendingCallId = turn.requestId() + "-call-" + state.generations;
-                state.pendingRequestId = turn.requestId();
-            } else {
-                added.add(ChatMessage.assistant(((AssistantReply.Text) reply).text()));
-                state.pendingCallId = null;
-                state.pendingRequestId = null;
-            }
-            state.messagesJson = appendMessages(state.messagesJson, added);
-            conversations.update(state);
-            if (result.kv() != null) {
-                kvState.update(result.kv());
-                kvStateBytes = result.kv().length;
-                maxKvStateBytes.add(kvStateBytes);
-            }
+        if (outcome.kv() != null) {
+            kvState.update(outcome.kv());
+            kvStateBytes = outcome.kv().length;
+            maxKvStateBytes.add(kvStateBytes);
         }
-        GenerationResult.Timings t = result.timings();
-        if (call != null) {
-            String arguments = call instanceof ValidatedToolCall.Function f ? JSON.writeValueAsString(f.arguments())
-                    : ((ValidatedToolCall.BuiltIn) call).rawArguments();
-            output.collect(GlmOutputs.FUNCTION_CALLS, new StreamRecord<>(new FunctionCall(turn.requestId(), key,
-                    turn.remember() ? state.pendingCallId : null, ((AssistantReply.FunctionCall) reply).name(), arguments)));
-            return;
+        if (outcome.rejection() != null) {
+            deadLetter(head, outcome.rejection());
+        } else if (outcome.call() != null) {
+            output.collect(GlmOutputs.FUNCTION_CALLS, new StreamRecord<>(outcome.call()));
+        } else {
+            completions.inc();
+            output.collect(new StreamRecord<>(new Sourced<>(outcome.completion(), head.origin)));
         }
-        completions.inc();
-        output.collect(new StreamRecord<>(new Completion(turn.requestId(), key, ((AssistantReply.Text) reply).text(),
-                result.finishReason() == GenerationResult.FinishReason.STOP ? "stop" : "length",
-                result.promptTokens(), out.length, millis(t.queueNanos()), millis(t.firstTokenNanos()),
-                millis(t.totalNanos()))));
     }
 
-    private void emitError(ChatInput input, String reason, String stage) {
+    /** The one place a rejected input leaves the operator: a dead letter with its original bytes and coordinates. */
+    private void deadLetter(ChatInput input, Rejection rejection) {
         errors.inc();
-        byte[] original = input.toString().getBytes(StandardCharsets.UTF_8);
-        output.collect(GlmOutputs.ERRORS, new StreamRecord<>(DeadLetter.of(original, null, -1, -1, reason, stage)));
+        output.collect(GlmOutputs.ERRORS, new StreamRecord<>(DeadLetter.of(input.origin, rejection.stage(), rejection.reason())));
     }
 
     @Override
     public void endInput() throws Exception {
         // A bounded input: answer everything before the operator finishes.
         startReadyTurns();
-        while (!inFlight.isEmpty() || !ready.isEmpty()) {
+        while (!turns.isIdle()) {
             mailbox.yield();
         }
     }
@@ -358,8 +291,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
     @Override
     public void close() throws Exception {
         try {
-            if (inFlight != null) {
-                inFlight.values().forEach(RequestHandle::cancel);
+            if (turns != null) {
+                turns.cancelAll();
             }
             if (worker != null) {
                 worker.close();
@@ -374,42 +307,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Completion>
         return accumulator;
     }
 
-    private List<ChatInput> pendingList() throws Exception {
-        List<ChatInput> list = new ArrayList<>();
-        for (ChatInput in : pending.get()) {
-            list.add(in);
-        }
-        return list;
-    }
-
     private ConversationState stateOrNew() throws Exception {
         ConversationState s = conversations.value();
         return s == null ? new ConversationState() : s.copy();
-    }
-
-    private static String appendMessages(String json, List<ChatMessage> added) throws Exception {
-        ArrayNode array = (ArrayNode) JSON.readTree(json);
-        for (ChatMessage m : added) {
-            var node = array.addObject().put("role", m.role().wireName());
-            node.put("content", m.content());
-            if (m.metadata() != null) {
-                node.put("metadata", m.metadata());
-            }
-        }
-        return JSON.writeValueAsString(array);
-    }
-
-    private static int[] concat(int[] prompt, int[] output, int stopToken) {
-        int extra = stopToken >= 0 ? 1 : 0;
-        int[] all = java.util.Arrays.copyOf(prompt, prompt.length + output.length + extra);
-        System.arraycopy(output, 0, all, prompt.length, output.length);
-        if (extra == 1) {
-            all[all.length - 1] = stopToken;
-        }
-        return all;
-    }
-
-    private static long millis(long nanos) {
-        return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 }

@@ -1,6 +1,7 @@
 package io.flinkglm.operator;
 
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.Sourced;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperatorFactory;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperatorFactory;
@@ -9,8 +10,8 @@ import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.api.operators.legacy.YieldingOperatorFactory;
 
 /** Creates {@link GlmChatOperator}s with the mailbox executor they yield to. */
-public class GlmChatOperatorFactory extends AbstractStreamOperatorFactory<Completion>
-        implements OneInputStreamOperatorFactory<ChatInput, Completion>, YieldingOperatorFactory<Completion> {
+public class GlmChatOperatorFactory extends AbstractStreamOperatorFactory<Sourced<Completion>>
+        implements OneInputStreamOperatorFactory<ChatInput, Sourced<Completion>>, YieldingOperatorFactory<Sourced<Completion>> {
     private static final long serialVersionUID = 1L;
     private final Configuration config;
 
@@ -20,7 +21,7 @@ public class GlmChatOperatorFactory extends AbstractStreamOperatorFactory<Comple
 
     @Override
     @SuppressWarnings("unchecked")
-    public <T extends StreamOperator<Completion>> T createStreamOperator(StreamOperatorParameters<Completion> parameters) {
+    public <T extends StreamOperator<Sourced<Completion>>> T createStreamOperator(StreamOperatorParameters<Sourced<Completion>> parameters) {
         return (T) new GlmChatOperator(parameters, config);
     }
 

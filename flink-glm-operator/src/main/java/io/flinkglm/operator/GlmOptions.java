@@ -52,6 +52,12 @@ public final class GlmOptions {
             .intType().defaultValue(256)
             .withDescription("Default cap on generated tokens per turn; a prompt's sampling.max_tokens overrides it.");
 
+    public static final ConfigOption<Integer> MAX_TOKENS_LIMIT = ConfigOptions.key("glm.generation.max-tokens-limit")
+            .intType().defaultValue(4096)
+            .withDescription("The most tokens one turn may generate, whatever its sampling.max_tokens asks: a larger"
+                    + " request is capped here (and always by the context left after its prompt), and its completion"
+                    + " ends with finish_reason length. Bounds the work one record can cause.");
+
     public static final ConfigOption<Double> TEMPERATURE = ConfigOptions.key("glm.generation.temperature")
             .doubleType().defaultValue(0.0)
             .withDescription("Default sampling temperature; 0 is greedy.");

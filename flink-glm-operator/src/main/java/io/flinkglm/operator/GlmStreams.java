@@ -5,6 +5,7 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.SafetyVerdict;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.records.Task;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
@@ -53,35 +54,40 @@ public final class GlmStreams {
                         config.get(GlmOptions.REQUEST_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
                         config.get(GlmOptions.MODERATION_CAPACITY))
                 .uid("glm-prompt-safety").name("glm-prompt-safety")
-                .process(new ModerationRouter<>(refuse ? GlmStreams::refusePrompt : null, GlmStreams::moderationOnly),
-                        TypeInformation.of(ChatInput.class))
+                .process(new ModerationRouter<>(refuse ? GlmStreams::refusePrompt : null, GlmStreams::moderationOnly,
+                                in -> in.origin), TypeInformation.of(ChatInput.class))
                 .uid("glm-prompt-screen").name("glm-prompt-screen");
 
         // Stage 2: generation, keyed by conversation. Keyed again rather than reinterpreted: a key's
         // inputs all come from one upstream subtask, so their order survives the exchange.
-        SingleOutputStreamOperator<Completion> generated = screened.keyBy(ChatInput::conversationId)
-                .transform("glm-chat", TypeInformation.of(Completion.class), new GlmChatOperatorFactory(config))
+        // Completions keep their prompt's origin until the last stage that could dead-letter them.
+        SingleOutputStreamOperator<Sourced<Completion>> generated = screened.keyBy(ChatInput::conversationId)
+                .transform("glm-chat", Sourced.typeInfo(Completion.class), new GlmChatOperatorFactory(config))
                 .uid("glm-chat");
 
-        DataStream<Completion> completions = generated;
+        DataStream<Sourced<Completion>> answered = generated;
         DataStream<SafetyVerdict> safety = screened.getSideOutput(GlmOutputs.SAFETY);
+        DataStream<Completion> refusals = screened.getSideOutput(ModerationRouter.REFUSALS);
         DataStream<DeadLetter> errors = screened.getSideOutput(GlmOutputs.ERRORS).union(generated.getSideOutput(GlmOutputs.ERRORS));
 
         // Stage 3: classify completions.
         if (checkCompletions) {
-            SingleOutputStreamOperator<Completion> checked = AsyncDataStream.orderedWait(generated,
+            SingleOutputStreamOperator<Sourced<Completion>> checked = AsyncDataStream.orderedWait(generated,
                             new SafetyCheck<>(config, SafetyVerdict.Checked.COMPLETION, new CompletionSubject()),
                             config.get(GlmOptions.REQUEST_TIMEOUT).toMillis(), TimeUnit.MILLISECONDS,
                             config.get(GlmOptions.MODERATION_CAPACITY))
                     .uid("glm-completion-safety").name("glm-completion-safety")
-                    .process(new ModerationRouter<>(GlmStreams::withhold, c -> false), TypeInformation.of(Completion.class))
+                    .process(new ModerationRouter<>(c -> c.value().withheld(), c -> false, Sourced::origin),
+                            Sourced.typeInfo(Completion.class))
                     .uid("glm-completion-screen").name("glm-completion-screen");
-            completions = checked.union(checked.getSideOutput(ModerationRouter.REFUSALS));
+            answered = checked;
+            refusals = refusals.union(checked.getSideOutput(ModerationRouter.REFUSALS));
             safety = safety.union(checked.getSideOutput(GlmOutputs.SAFETY));
             errors = errors.union(checked.getSideOutput(GlmOutputs.ERRORS));
         }
-        return new Chat(completions.union(screened.getSideOutput(ModerationRouter.REFUSALS)),
-                generated.getSideOutput(GlmOutputs.FUNCTION_CALLS), safety, errors);
+        DataStream<Completion> completions = answered.map(Sourced::value, TypeInformation.of(Completion.class))
+                .uid("glm-completions").name("glm-completions");
+        return new Chat(completions.union(refusals), generated.getSideOutput(GlmOutputs.FUNCTION_CALLS), safety, errors);
     }
 
     private static boolean moderationOnly(ChatInput in) {
@@ -89,12 +95,7 @@ public final class GlmStreams {
     }
 
     private static Completion refusePrompt(ChatInput in) {
-        return new Completion(in.prompt.requestId(), in.prompt.conversationId(), null, "content_filter", 0, 0, 0, 0, 0);
-    }
-
-    private static Completion withhold(Completion c) {
-        return new Completion(c.requestId(), c.conversationId(), null, "content_filter", c.promptTokens(),
-                c.completionTokens(), c.queueMs(), c.ttftMs(), c.totalMs());
+        return Completion.builder(in.prompt.requestId(), in.prompt.conversationId()).refused().build();
     }
 
     /** The text of a prompt that needs a verdict: its text, or its last user message; tool results are not checked. */
@@ -134,22 +135,22 @@ public final class GlmStreams {
         }
     }
 
-    static final class CompletionSubject implements SafetyCheck.Subject<Completion> {
+    static final class CompletionSubject implements SafetyCheck.Subject<Sourced<Completion>> {
         private static final long serialVersionUID = 1L;
 
         @Override
-        public String apply(Completion c) {
-            return c.text();
+        public String apply(Sourced<Completion> c) {
+            return c.value().text();
         }
 
         @Override
-        public String requestId(Completion c) {
-            return c.requestId();
+        public String requestId(Sourced<Completion> c) {
+            return c.value().requestId();
         }
 
         @Override
-        public String conversationId(Completion c) {
-            return c.conversationId();
+        public String conversationId(Sourced<Completion> c) {
+            return c.value().conversationId();
         }
     }
 }

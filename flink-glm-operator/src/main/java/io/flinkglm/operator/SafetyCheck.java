@@ -80,16 +80,21 @@ public class SafetyCheck<T> extends RichAsyncFunction<T, Moderated<T>> {
         var which = checked == SafetyVerdict.Checked.PROMPT
                 ? io.flinkglm.runtime.safety.SafetyVerdict.Checked.PROMPT
                 : io.flinkglm.runtime.safety.SafetyVerdict.Checked.COMPLETION;
-        classifier().classify(requestId + "/" + checked, text, which).whenComplete((v, failure) ->
-                result.complete(List.of(failure != null
-                        ? new Moderated<>(input, null, "safety classification failed: " + failure.getMessage())
-                        : new Moderated<>(input, new SafetyVerdict(requestId, subject.conversationId(input), checked,
-                        v.probabilities(), v.flaggedCategories(), v.flagged(), v.openAiCategoryScores()), null))));
+        SafetyClassifier classifier = classifier(); // a model that cannot load is the job's failure, not the record's
+        try {
+            classifier.classify(requestId + "/" + checked, text, which).whenComplete((v, failure) ->
+                    result.complete(List.of(failure != null
+                            ? new Moderated<>(input, null, "moderation_failed: " + failure.getMessage())
+                            : new Moderated<>(input, new SafetyVerdict(requestId, subject.conversationId(input), checked,
+                            v.probabilities(), v.flaggedCategories(), v.flagged(), v.openAiCategoryScores()), null))));
+        } catch (RuntimeException e) { // this text cannot be classified (past the context, ...): only it fails
+            result.complete(List.of(new Moderated<>(input, null, "moderation_failed: " + e.getMessage())));
+        }
     }
 
     @Override
     public void timeout(T input, ResultFuture<Moderated<T>> result) {
-        result.complete(List.of(new Moderated<>(input, null, "safety classification timed out")));
+        result.complete(List.of(new Moderated<>(input, null, "timeout: safety classification took longer than " + config.get(GlmOptions.REQUEST_TIMEOUT))));
     }
 
     @Override

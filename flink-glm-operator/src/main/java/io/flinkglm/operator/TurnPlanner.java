@@ -3,27 +3,31 @@ package io.flinkglm.operator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.SamplingOverrides;
 import io.flinkglm.records.Task;
 import io.flinkglm.records.ToolResult;
+import io.flinkglm.runtime.chat.ChatFormatException;
 import io.flinkglm.runtime.chat.ChatMessage;
-import io.flinkglm.runtime.chat.ChatRole;
 import io.flinkglm.runtime.chat.ChatTemplate;
+import io.flinkglm.runtime.chat.Conversation;
+import io.flinkglm.runtime.chat.ToolCallValidator;
 import io.flinkglm.runtime.chat.ToolChoice;
 import io.flinkglm.runtime.engine.SamplingParams;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
-import org.apache.flink.configuration.ReadableConfig;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.configuration.ReadableConfig;
 
 /**
  * Turns one input and the conversation so far into the prompt tokens and sampling of the next
- * generation step. Pure: no Flink, no engine, so the rules read (and test) on their own.
+ * generation step, or into the {@link Rejection} that says why it cannot be one. Pure: no Flink state,
+ * no engine, so the rules read (and test) on their own.
  *
  * <p>A conversation's context only grows: the first turn renders the chat template in full; a later
  * turn renders just its new messages and appends them to the tokens the model already saw (which
@@ -31,82 +35,87 @@ import java.util.Map;
  * the token the new message starts with, so it is not repeated). Keeping the model's own tokens
  * rather than re-tokenizing the reply's text means the whole history is a prefix of the new prompt,
  * which the engine's prefix cache or the persisted KV then covers.
+ *
+ * <p>Every limit is checked here, before the engine sees the turn: sampling values in range, a
+ * {@code tool_choice} that names an offered tool, a prompt that leaves room in the context, and
+ * max tokens capped by {@link GlmOptions#MAX_TOKENS_LIMIT} and by the context left.
  */
+@Internal
 final class TurnPlanner {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int TEMPLATE_PREFIX_TOKENS = 2; // [gMASK] <sop>
 
-    /** The input cannot become a turn; the reason goes to the error output. */
-    static final class InvalidInput extends Exception {
-        InvalidInput(String reason) {
-            super(reason);
-        }
-    }
-
-    /**
-     * One planned generation step.
-     *
-     * @param requestId    the id the answer carries (a tool result continues its call's request)
-     * @param promptTokens the whole context to feed the model
-     * @param newMessages  what this turn adds to the history
-     * @param remember     whether the conversation state keeps this turn (not for raw completions)
-     */
-    record Turn(String requestId, int[] promptTokens, List<ChatMessage> newMessages, String toolsJson,
-                ToolChoice toolChoice, SamplingParams sampling, boolean remember) {}
-
     private final Glm4Tokenizer tokenizer;
     private final ReadableConfig config;
     private final List<Integer> stopIds;
+    private final int contextTokens;
 
-    TurnPlanner(Glm4Tokenizer tokenizer, List<Integer> modelEosIds, ReadableConfig config) {
+    TurnPlanner(Glm4Tokenizer tokenizer, List<Integer> modelEosIds, int contextTokens, ReadableConfig config) {
         this.tokenizer = tokenizer;
         this.config = config;
+        this.contextTokens = contextTokens;
         List<Integer> stops = new ArrayList<>();
         Arrays.stream(tokenizer.stopIds()).forEach(stops::add);
         modelEosIds.stream().filter(id -> !stops.contains(id)).forEach(stops::add);
         this.stopIds = List.copyOf(stops);
     }
 
-    Turn plan(ConversationState state, ChatInput input) throws InvalidInput {
+    TurnPlan plan(ConversationState state, ChatInput input) {
         return input.prompt != null ? planPrompt(state, input.prompt) : planToolResult(state, input.toolResult);
     }
 
-    private Turn planPrompt(ConversationState state, Prompt prompt) throws InvalidInput {
+    private TurnPlan planPrompt(ConversationState state, Prompt prompt) {
         List<String> broken = prompt.violations();
         if (!broken.isEmpty()) {
-            throw new InvalidInput("invalid prompt: " + String.join("; ", broken));
+            return Rejection.plan("invalid_prompt", String.join("; ", broken));
+        }
+        List<String> badSampling = samplingViolations(prompt.sampling());
+        if (!badSampling.isEmpty()) {
+            return Rejection.plan("invalid_sampling", String.join("; ", badSampling));
         }
         if (prompt.task() == Task.COMPLETE) {
             if (prompt.text() == null) {
-                throw new InvalidInput("task complete needs text, not messages");
+                return Rejection.plan("invalid_prompt", "task complete needs text, not messages");
             }
-            return new Turn(prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null, ToolChoice.none(),
-                    sampling(prompt.requestId(), 0, prompt.sampling()), false);
+            return turn(prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null, ToolChoice.none(),
+                    0, prompt.sampling(), false);
         }
         if (prompt.task() != Task.CHAT) {
-            throw new InvalidInput("task " + prompt.task() + " is not handled by the chat operator");
+            return Rejection.plan("invalid_prompt", "task " + prompt.task() + " is not handled by the chat operator");
         }
         if (state.pendingCallId != null) {
-            throw new InvalidInput("conversation " + prompt.conversationId() + " waits for the result of call "
-                    + state.pendingCallId + "; send a ToolResult before the next prompt");
+            return Rejection.plan("call_pending", "conversation " + prompt.conversationId() + " waits for the result"
+                    + " of call " + state.pendingCallId + "; send a ToolResult before the next prompt");
         }
-        List<ChatMessage> messages = new ArrayList<>();
-        try {
-            if (prompt.text() != null) {
-                messages.add(ChatMessage.user(prompt.text()));
-            } else {
-                for (io.flinkglm.records.ChatMessage m : prompt.messages()) {
-                    messages.add(toRuntime(m));
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInput("invalid message: " + e.getMessage());
-        }
+        // Tools are offered once, with the conversation's first turn; later turns' tools are ignored.
         String toolsJson = state.tokens.length == 0 ? prompt.tools() : null;
-        if (toolsJson != null) {
-            attachTools(messages, toolsJson);
+        List<ChatMessage> messages;
+        try {
+            messages = Conversation.fromJson(conversationJson(prompt, toolsJson)).messages();
+        } catch (IllegalArgumentException e) { // ChatFormatException included
+            return Rejection.plan("invalid_messages", e.getMessage());
         }
-        ToolChoice choice = toolChoice(prompt.toolChoice());
+        String offered = toolsJson != null ? toolsJson : state.toolsJson;
+        ToolCallValidator tools;
+        try {
+            tools = ToolCallValidator.fromJson(offered == null ? "[]" : offered);
+        } catch (IllegalArgumentException e) {
+            return Rejection.plan("invalid_tools", e.getMessage());
+        }
+        ToolChoice choice;
+        try {
+            choice = toolChoice(prompt.toolChoice());
+        } catch (IllegalArgumentException e) {
+            return Rejection.plan("invalid_tool_choice", prompt.toolChoice() + ": " + e.getMessage());
+        }
+        if (choice.forcedFunction().isPresent()) {
+            String name = choice.forcedFunction().get();
+            Set<String> names = tools.functionNames();
+            if (!names.contains(name) && !tools.builtInTools().contains(name)) {
+                return Rejection.plan("invalid_tool_choice", "tool_choice names function " + name
+                        + " but the conversation offers " + (names.isEmpty() ? "no functions" : "only " + names));
+            }
+        }
         messages = choice.applyTo(messages);
         int[] tokens = extend(state.tokens, messages);
         int[] forced = choice.forcedPrefix(tokenizer);
@@ -114,19 +123,67 @@ final class TurnPlanner {
             tokens = Arrays.copyOf(tokens, tokens.length + forced.length);
             System.arraycopy(forced, 0, tokens, tokens.length - forced.length, forced.length);
         }
-        return new Turn(prompt.requestId(), tokens, messages, toolsJson, choice,
-                sampling(prompt.requestId(), state.generations, prompt.sampling()), true);
+        return turn(prompt.requestId(), tokens, messages, toolsJson, choice, state.generations, prompt.sampling(), true);
     }
 
-    private Turn planToolResult(ConversationState state, ToolResult result) throws InvalidInput {
+    private TurnPlan planToolResult(ConversationState state, ToolResult result) {
         if (result.callId() == null || !result.callId().equals(state.pendingCallId)) {
-            throw new InvalidInput("tool result for call " + result.callId() + " of conversation "
+            return Rejection.plan("no_pending_call", "tool result for call " + result.callId() + " of conversation "
                     + result.conversationId() + " answers no pending call"
                     + (state.pendingCallId == null ? " (none is pending)" : " (pending: " + state.pendingCallId + ")"));
         }
         List<ChatMessage> messages = List.of(ChatMessage.observation(result.content() == null ? "" : result.content()));
-        return new Turn(state.pendingRequestId, extend(state.tokens, messages), messages, null, ToolChoice.auto(),
-                sampling(state.pendingRequestId, state.generations, null), true);
+        return turn(state.pendingRequestId, extend(state.tokens, messages), messages, null, ToolChoice.auto(),
+                state.generations, null, true);
+    }
+
+    /** The planned turn, or a rejection when its prompt leaves no room to answer in the context. */
+    private TurnPlan turn(String requestId, int[] tokens, List<ChatMessage> messages, String toolsJson,
+                          ToolChoice choice, int generation, SamplingOverrides overrides, boolean remember) {
+        int room = contextTokens - tokens.length;
+        if (room < 1) {
+            return Rejection.plan("context_exceeded", "the prompt is " + tokens.length + " tokens but the model's"
+                    + " context holds " + contextTokens + ", leaving no room to answer");
+        }
+        int requested = overrides != null && overrides.maxTokens() != null ? overrides.maxTokens() : config.get(GlmOptions.MAX_TOKENS);
+        int maxTokens = Math.min(requested, Math.min(config.get(GlmOptions.MAX_TOKENS_LIMIT), room));
+        SamplingParams sampling;
+        try {
+            sampling = sampling(requestId, generation, overrides, maxTokens);
+        } catch (IllegalArgumentException e) { // a job default out of range is caught here too, per turn
+            return Rejection.plan("invalid_sampling", e.getMessage());
+        }
+        return new Turn(requestId, tokens, messages, toolsJson, choice, sampling, remember);
+    }
+
+    /** The prompt in the one JSON shape the runtime reads conversations from (as {@code bin/glm generate --messages}). */
+    private static ObjectNode conversationJson(Prompt prompt, String toolsJson) {
+        ObjectNode root = JSON.createObjectNode();
+        ArrayNode messages = root.putArray("messages");
+        if (prompt.text() != null) {
+            messages.addObject().put("role", "user").put("content", prompt.text());
+        } else {
+            for (io.flinkglm.records.ChatMessage m : prompt.messages()) {
+                ObjectNode node = messages.addObject().put("role", m.role()).put("content", m.content());
+                // GLM-4 keeps one metadata string: the function name of an assistant's call.
+                if (m.metadata() != null && m.metadata().get("name") != null) {
+                    node.put("metadata", m.metadata().get("name"));
+                }
+            }
+        }
+        if (toolsJson != null) {
+            JsonNode tools;
+            try {
+                tools = JSON.readTree(toolsJson);
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new ChatFormatException("tools are not valid JSON: " + e.getOriginalMessage());
+            }
+            if (!tools.isArray()) {
+                throw new ChatFormatException("tools must be a JSON array of tool definitions");
+            }
+            root.set("tools", tools);
+        }
+        return root;
     }
 
     /** The context so far followed by the new messages and the generation prompt. */
@@ -145,53 +202,50 @@ final class TurnPlanner {
     }
 
     /** A prompt's tool_choice: "auto" (or absent), "none", a function name, or OpenAI's JSON object form. */
-    private static ToolChoice toolChoice(String choice) throws InvalidInput {
-        try {
-            if (choice == null || choice.equals("auto")) {
-                return ToolChoice.auto();
-            }
-            if (choice.equals("none")) {
-                return ToolChoice.none();
-            }
-            return choice.strip().startsWith("{") ? ToolChoice.fromOpenAi(JSON.readTree(choice)) : ToolChoice.function(choice);
-        } catch (com.fasterxml.jackson.core.JsonProcessingException | IllegalArgumentException e) {
-            throw new InvalidInput("invalid tool_choice " + choice + ": " + e.getMessage());
+    private static ToolChoice toolChoice(String choice) {
+        if (choice == null || choice.equals("auto")) {
+            return ToolChoice.auto();
         }
-    }
-
-    private static void attachTools(List<ChatMessage> messages, String toolsJson) throws InvalidInput {
-        List<JsonNode> tools = new ArrayList<>();
+        if (choice.equals("none")) {
+            return ToolChoice.none();
+        }
+        if (!choice.strip().startsWith("{")) {
+            return ToolChoice.function(choice);
+        }
         try {
-            JsonNode node = JSON.readTree(toolsJson);
-            if (!(node instanceof ArrayNode array)) {
-                throw new InvalidInput("tools must be a JSON array of tool definitions");
-            }
-            array.forEach(tools::add);
-            if (!messages.isEmpty() && messages.get(0).role() == ChatRole.SYSTEM) {
-                messages.set(0, messages.get(0).withTools(tools));
-            } else {
-                messages.add(0, new ChatMessage(ChatRole.SYSTEM, null, null, tools));
-            }
+            return ToolChoice.fromOpenAi(JSON.readTree(choice));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new InvalidInput("tools are not valid JSON: " + e.getOriginalMessage());
-        } catch (IllegalArgumentException e) {
-            throw new InvalidInput("invalid tool definition: " + e.getMessage());
+            throw new IllegalArgumentException("not valid JSON: " + e.getOriginalMessage());
         }
     }
 
-    private static ChatMessage toRuntime(io.flinkglm.records.ChatMessage m) {
-        Map<String, String> metadata = m.metadata();
-        // GLM-4 keeps one metadata string: the function name of an assistant's call.
-        String name = metadata == null ? null : metadata.get("name");
-        return new ChatMessage(ChatRole.fromWire(m.role()), m.content(), name, null);
+    /** Out-of-range sampling values in wire terms; the same ranges {@link SamplingParams} enforces. */
+    static List<String> samplingViolations(SamplingOverrides o) {
+        List<String> broken = new ArrayList<>();
+        if (o == null) {
+            return broken;
+        }
+        if (o.maxTokens() != null && o.maxTokens() < 1) {
+            broken.add("sampling.max_tokens must be at least 1, got " + o.maxTokens());
+        }
+        if (o.temperature() != null && !(o.temperature() >= 0 && Double.isFinite(o.temperature()))) {
+            broken.add("sampling.temperature must be a finite number >= 0, got " + o.temperature());
+        }
+        if (o.topP() != null && !(o.topP() > 0 && o.topP() <= 1)) {
+            broken.add("sampling.top_p must be in (0, 1], got " + o.topP());
+        }
+        if (o.topK() != null && o.topK() < 0) {
+            broken.add("sampling.top_k must be >= 0 (0 keeps every token), got " + o.topK());
+        }
+        return broken;
     }
 
-    private SamplingParams sampling(String requestId, int generation, SamplingOverrides o) {
+    private SamplingParams sampling(String requestId, int generation, SamplingOverrides o, int maxTokens) {
         SamplingParams.Builder b = SamplingParams.builder()
                 .temperature(o != null && o.temperature() != null ? o.temperature() : config.get(GlmOptions.TEMPERATURE))
                 .topP(o != null && o.topP() != null ? o.topP() : config.get(GlmOptions.TOP_P))
                 .topK(o != null && o.topK() != null ? o.topK() : config.get(GlmOptions.TOP_K))
-                .maxTokens(o != null && o.maxTokens() != null ? o.maxTokens() : config.get(GlmOptions.MAX_TOKENS))
+                .maxTokens(maxTokens)
                 .stopTokenIds(stopIds);
         long seed = o != null && o.seed() != null ? o.seed() : seedOf(requestId);
         // Each generation step of a conversation draws from its own stream, the same on every replay.

@@ -9,6 +9,7 @@ import io.flinkglm.connectors.kafka.DecodedSplit;
 import io.flinkglm.connectors.kafka.RecordKafkaSource;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -73,7 +74,7 @@ final class ChatTopics {
     }
 
     /** The prompts topic, decoded; bounded at {@code stoppingOffsets}, or unbounded when null. */
-    DataStream<Prompt> source(StreamExecutionEnvironment env, String topic, OffsetsInitializer stoppingOffsets) {
+    DataStream<Sourced<Prompt>> source(StreamExecutionEnvironment env, String topic, OffsetsInitializer stoppingOffsets) {
         var builder = RecordKafkaSource.prompts()
                 .setBootstrapServers(kafka.bootstrapServers())
                 .setTopics(topic)

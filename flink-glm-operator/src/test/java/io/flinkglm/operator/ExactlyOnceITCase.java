@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
@@ -119,7 +120,7 @@ class ExactlyOnceITCase {
      * Turns prompts into chat inputs and throws at chosen records. The points count records seen in
      * this JVM across attempts, so each failure happens once and replays pass.
      */
-    static final class FailingMap extends RichMapFunction<Prompt, ChatInput> implements CheckpointListener {
+    static final class FailingMap extends RichMapFunction<Sourced<Prompt>, ChatInput> implements CheckpointListener {
         static final AtomicInteger SEEN = new AtomicInteger();
         static final AtomicInteger FAILED = new AtomicInteger();
         static final AtomicInteger CHECKPOINTS = new AtomicInteger();
@@ -136,13 +137,14 @@ class ExactlyOnceITCase {
         }
 
         @Override
-        public ChatInput map(Prompt prompt) {
+        public ChatInput map(Sourced<Prompt> read) {
+            Prompt prompt = read.value();
             int seen = SEEN.incrementAndGet();
             if (POINTS.contains(seen)) {
                 FAILED.incrementAndGet();
                 throw new IllegalStateException("injected failure at record " + seen + " (" + prompt.requestId() + ")");
             }
-            return ChatInput.of(prompt);
+            return ChatInput.ofPrompt(read);
         }
 
         @Override

@@ -52,7 +52,7 @@ class ModerationITCase {
 
         assertThat(out).filteredOn(s -> s.startsWith("verdict")).hasSize(4).allMatch(s -> s.endsWith("flagged=true"));
         assertThat(out).filteredOn(s -> s.startsWith("completion")).hasSize(4)
-                .allMatch(s -> s.contains("finish=content_filter") && s.contains("tokens=0"));
+                .allMatch(s -> s.contains("finish=CONTENT_FILTER") && s.contains("tokens=0"));
     }
 
     @Test
@@ -61,7 +61,7 @@ class ModerationITCase {
 
         assertThat(out).filteredOn(s -> s.startsWith("verdict prompt")).hasSize(3);
         assertThat(out).filteredOn(s -> s.startsWith("verdict completion")).hasSize(3);
-        assertThat(out).filteredOn(s -> s.startsWith("completion")).hasSize(3).allMatch(s -> s.contains("finish=length"));
+        assertThat(out).filteredOn(s -> s.startsWith("completion")).hasSize(3).allMatch(s -> s.contains("finish=LENGTH"));
     }
 
     @Test

@@ -37,12 +37,13 @@ final class ReferenceChat implements AutoCloseable {
     }
 
     private final GlmWorker worker;
-    private final TurnPlanner planner;
+    private final ConversationCore core;
     private final Map<String, ConversationState> conversations = new HashMap<>();
 
     ReferenceChat(Configuration config) {
         this.worker = GlmWorker.acquire(config, "reference-" + System.identityHashCode(this));
-        this.planner = new TurnPlanner(worker.tokenizer(), worker.model().config().eosTokenIds(), config);
+        this.core = new ConversationCore(worker.tokenizer(), worker.model().config().eosTokenIds(),
+                worker.model().config().maxPositions(), config);
     }
 
     /** Answers the inputs in order; inputs that cannot become a turn get no answer. By request id. */
@@ -50,10 +51,7 @@ final class ReferenceChat implements AutoCloseable {
         Map<String, Answer> answers = new LinkedHashMap<>();
         for (ChatInput input : inputs) {
             ConversationState state = conversations.computeIfAbsent(input.conversationId(), k -> new ConversationState());
-            TurnPlanner.Turn turn;
-            try {
-                turn = planner.plan(state, input);
-            } catch (TurnPlanner.InvalidInput e) {
+            if (!(core.plan(state, input) instanceof Turn turn)) {
                 continue;
             }
             GenerationResult r = worker.engine().submit(GenerationRequest.builder(

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -163,9 +164,9 @@ class RescaleITCase {
             ANSWERED.set(0);
         }
 
-        static ChatInput read(Prompt prompt) {
+        static ChatInput read(Sourced<Prompt> prompt) {
             READ.incrementAndGet();
-            return ChatInput.of(prompt);
+            return ChatInput.ofPrompt(prompt);
         }
 
         static Completion answered(Completion completion) {
@@ -220,7 +221,7 @@ class RescaleITCase {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(parallelism);
         GlmStreams.chat(topics.source(env, topic, null)
-                        .map(ChatInput::of, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
+                        .map(ChatInput::ofPrompt, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
                         .keyBy(ChatInput::conversationId), config)
                 .completions().sinkTo(sink).uid("completions");
         StreamGraph graph = env.getStreamGraph();

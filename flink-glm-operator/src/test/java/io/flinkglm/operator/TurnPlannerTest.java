@@ -1,7 +1,6 @@
 package io.flinkglm.operator;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkglm.records.ChatMessage;
 import io.flinkglm.records.Prompt;
@@ -29,19 +28,19 @@ class TurnPlannerTest {
     @BeforeAll
     static void tokenizer(@TempDir Path dir) throws Exception {
         tokenizer = Glm4Tokenizer.load(SyntheticTokenizer.write(dir, 1024));
-        planner = new TurnPlanner(tokenizer, List.of(), new Configuration());
+        planner = new TurnPlanner(tokenizer, List.of(), 4096, new Configuration());
         user = tokenizer.specialId("<|user|>");
     }
 
     @Test
     void aSecondTurnContinuesTheFirstPromptReplyAndStopTokenWithoutRepeatingTheRoleToken() throws Exception {
         ConversationState state = new ConversationState();
-        int[] first = planner.plan(state, ChatInput.of(TinyGlm.prompt("r1", "c", "hello there"))).promptTokens();
+        int[] first = turn(state, ChatInput.of(TinyGlm.prompt("r1", "c", "hello there"))).promptTokens();
         int[] reply = {tokenizer.encode("hi")[0], tokenizer.encode("!")[0]};
         state.tokens = concat(first, reply, new int[] {user}); // the reply stopped at <|user|>
         state.generations = 1;
 
-        int[] second = planner.plan(state, ChatInput.of(TinyGlm.prompt("r2", "c", "and again"))).promptTokens();
+        int[] second = turn(state, ChatInput.of(TinyGlm.prompt("r2", "c", "and again"))).promptTokens();
 
         assertThat(first).startsWith(ChatTemplate.encode(tokenizer,
                 List.of(io.flinkglm.runtime.chat.ChatMessage.user("hello there")), true));
@@ -57,11 +56,11 @@ class TurnPlannerTest {
     @Test
     void aReplyCutOffByLengthIsFollowedByTheNextTurnsRoleToken() throws Exception {
         ConversationState state = new ConversationState();
-        int[] first = planner.plan(state, ChatInput.of(TinyGlm.prompt("r1", "c", "hello"))).promptTokens();
+        int[] first = turn(state, ChatInput.of(TinyGlm.prompt("r1", "c", "hello"))).promptTokens();
         state.tokens = concat(first, tokenizer.encode("cut"), new int[0]); // no stop token: max tokens reached
         state.generations = 1;
 
-        int[] second = planner.plan(state, ChatInput.of(TinyGlm.prompt("r2", "c", "more"))).promptTokens();
+        int[] second = turn(state, ChatInput.of(TinyGlm.prompt("r2", "c", "more"))).promptTokens();
 
         assertThat(second).startsWith(state.tokens);
         assertThat(second[state.tokens.length]).isEqualTo(user);
@@ -75,13 +74,13 @@ class TurnPlannerTest {
         later.generations = 1;
         ChatInput input = ChatInput.of(TinyGlm.prompt("req-7", "c", "hello"));
 
-        long seed = planner.plan(fresh, input).sampling().seed();
+        long seed = turn(fresh, input).sampling().seed();
 
-        assertThat(planner.plan(new ConversationState(), input).sampling().seed()).isEqualTo(seed);
+        assertThat(turn(new ConversationState(), input).sampling().seed()).isEqualTo(seed);
         assertThat(TurnPlanner.seedOf("req-7")).isEqualTo(TurnPlanner.seedOf("req-7")).isEqualTo(seed);
-        assertThat(planner.plan(fresh, ChatInput.of(TinyGlm.prompt("req-8", "c", "hello"))).sampling().seed())
+        assertThat(turn(fresh, ChatInput.of(TinyGlm.prompt("req-8", "c", "hello"))).sampling().seed())
                 .isNotEqualTo(seed);
-        assertThat(planner.plan(later, input).sampling().seed()).isNotEqualTo(seed);
+        assertThat(turn(later, input).sampling().seed()).isNotEqualTo(seed);
     }
 
     @Test
@@ -89,14 +88,22 @@ class TurnPlannerTest {
         Prompt both = new Prompt("r", "c", null, "text", List.of(new ChatMessage("user", "hi", null)),
                 null, null, null, Task.CHAT);
 
-        assertThatThrownBy(() -> planner.plan(new ConversationState(), ChatInput.of(both)))
-                .isInstanceOf(TurnPlanner.InvalidInput.class).hasMessageContaining("both text and messages");
+        assertThat(planner.plan(new ConversationState(), ChatInput.of(both)))
+                .isInstanceOfSatisfying(Rejection.class, r -> assertThat(r.reason())
+                        .startsWith("invalid_prompt: ").contains("both text and messages"));
     }
 
     @Test
     void aToolResultForAnUnknownCallIsInvalid() {
-        assertThatThrownBy(() -> planner.plan(new ConversationState(), ChatInput.of(new ToolResult("c", "call-9", "{}"))))
-                .isInstanceOf(TurnPlanner.InvalidInput.class).hasMessageContaining("call-9").hasMessageContaining("none is pending");
+        assertThat(planner.plan(new ConversationState(), ChatInput.of(new ToolResult("c", "call-9", "{}"))))
+                .isInstanceOfSatisfying(Rejection.class, r -> assertThat(r.reason())
+                        .contains("call-9").contains("none is pending"));
+    }
+
+    private static Turn turn(ConversationState state, ChatInput input) {
+        TurnPlan plan = planner.plan(state, input);
+        assertThat(plan).isInstanceOf(Turn.class);
+        return (Turn) plan;
     }
 
     private static int[] concat(int[]... parts) {

@@ -1,22 +1,30 @@
 package io.flinkglm.records;
 
+import java.util.Objects;
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * The model's answer to a {@link Prompt}, with token counts and latencies.
  *
  * <pre>{@code
- * new Completion("req-1", "conv-7", "Hello!", "stop", 12, 3, 5L, 40L, 95L)
+ * Completion c = Completion.builder("req-1", "conv-7")
+ *         .text("Hello!", FinishReason.STOP)
+ *         .usage(12, 3)
+ *         .timings(5L, 40L, 95L)
+ *         .build();
  * }</pre>
  *
- * @param finishReason {@code stop}, {@code length}, {@code tool_calls} or {@code error}
+ * @param text the answer; null when {@code finishReason} is {@link FinishReason#CONTENT_FILTER}
  * @param queueMs time from the prompt's arrival to its first scheduled step
  * @param ttftMs time from arrival to the first generated token
  * @param totalMs time from arrival to the last token
  */
+@PublicEvolving
 public record Completion(
         String requestId,
         String conversationId,
         String text,
-        String finishReason,
+        FinishReason finishReason,
         int promptTokens,
         int completionTokens,
         long queueMs,
@@ -27,5 +35,72 @@ public record Completion(
     @Override
     public String kafkaKey() {
         return conversationId;
+    }
+
+    public static Builder builder(String requestId, String conversationId) {
+        return new Builder(requestId, conversationId);
+    }
+
+    /** This completion with its text withheld by moderation; counts and timings kept. */
+    public Completion withheld() {
+        return new Completion(requestId, conversationId, null, FinishReason.CONTENT_FILTER, promptTokens,
+                completionTokens, queueMs, ttftMs, totalMs);
+    }
+
+    /** Builds a {@link Completion}; counts and timings default to 0 (a refusal computes nothing). */
+    @PublicEvolving
+    public static final class Builder {
+        private final String requestId;
+        private final String conversationId;
+        private String text;
+        private FinishReason finishReason;
+        private int promptTokens;
+        private int completionTokens;
+        private long queueMs;
+        private long ttftMs;
+        private long totalMs;
+
+        private Builder(String requestId, String conversationId) {
+            this.requestId = Objects.requireNonNull(requestId, "requestId");
+            this.conversationId = Objects.requireNonNull(conversationId, "conversationId");
+        }
+
+        public Builder text(String text, FinishReason finishReason) {
+            this.text = text;
+            this.finishReason = Objects.requireNonNull(finishReason, "finishReason");
+            return this;
+        }
+
+        /** No text: moderation refused the prompt. */
+        public Builder refused() {
+            return text(null, FinishReason.CONTENT_FILTER);
+        }
+
+        public Builder usage(int promptTokens, int completionTokens) {
+            if (promptTokens < 0 || completionTokens < 0) {
+                throw new IllegalArgumentException("token counts must not be negative: " + promptTokens + ", " + completionTokens);
+            }
+            this.promptTokens = promptTokens;
+            this.completionTokens = completionTokens;
+            return this;
+        }
+
+        public Builder timings(long queueMs, long ttftMs, long totalMs) {
+            this.queueMs = queueMs;
+            this.ttftMs = ttftMs;
+            this.totalMs = totalMs;
+            return this;
+        }
+
+        public Completion build() {
+            if (finishReason == null) {
+                throw new IllegalStateException("a completion needs text(...) or refused()");
+            }
+            if (text == null && finishReason != FinishReason.CONTENT_FILTER) {
+                throw new IllegalStateException("only a content_filter completion has no text");
+            }
+            return new Completion(requestId, conversationId, text, finishReason, promptTokens, completionTokens,
+                    queueMs, ttftMs, totalMs);
+        }
     }
 }

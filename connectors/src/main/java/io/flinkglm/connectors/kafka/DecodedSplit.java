@@ -3,6 +3,7 @@ package io.flinkglm.connectors.kafka;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import io.flinkglm.records.Sourced;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -10,11 +11,12 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Splits a stream of {@code Decoded<T>} into the values and a side output of dead letters, in one operator.
+ * Splits a stream of {@code Decoded<T>} into the values, each with the {@link Origin} it was read at, and a
+ * side output of dead letters, in one operator.
  *
  * <pre>{@code
  * DecodedSplit<Prompt> split = DecodedSplit.of(decoded, Prompt.class);
- * split.values().map(...);                                  // DataStream<Prompt>
+ * split.values().map(ChatInput::of, ...);                   // DataStream<Sourced<Prompt>>
  * split.deadLetters().sinkTo(RecordKafkaSink.deadLetters()...build());
  * }</pre>
  */
@@ -24,20 +26,20 @@ public final class DecodedSplit<T> {
     public static final OutputTag<DeadLetter> DEAD_LETTERS =
             new OutputTag<>("dead-letters", TypeInformation.of(DeadLetter.class));
 
-    private final SingleOutputStreamOperator<T> values;
+    private final SingleOutputStreamOperator<Sourced<T>> values;
 
-    private DecodedSplit(SingleOutputStreamOperator<T> values) {
+    private DecodedSplit(SingleOutputStreamOperator<Sourced<T>> values) {
         this.values = values;
     }
 
     public static <T> DecodedSplit<T> of(DataStream<Decoded<T>> decoded, Class<T> type) {
         return new DecodedSplit<>(decoded
-                .process(new Router<T>(), TypeInformation.of(type))
+                .process(new Router<T>(), Sourced.typeInfo(type))
                 .name("split " + type.getSimpleName() + " / dead letters")
                 .uid("split-" + type.getSimpleName()));
     }
 
-    public SingleOutputStreamOperator<T> values() {
+    public SingleOutputStreamOperator<Sourced<T>> values() {
         return values;
     }
 
@@ -45,11 +47,11 @@ public final class DecodedSplit<T> {
         return values.getSideOutput(DEAD_LETTERS);
     }
 
-    private static final class Router<T> extends ProcessFunction<Decoded<T>, T> {
+    private static final class Router<T> extends ProcessFunction<Decoded<T>, Sourced<T>> {
         @Override
-        public void processElement(Decoded<T> decoded, Context context, Collector<T> out) {
+        public void processElement(Decoded<T> decoded, Context context, Collector<Sourced<T>> out) {
             if (decoded.isValue()) {
-                out.collect(decoded.value());
+                out.collect(decoded.sourced());
             } else {
                 context.output(DEAD_LETTERS, decoded.deadLetter());
             }

@@ -6,6 +6,7 @@ import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
+import io.flinkglm.records.Origin;
 import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import java.io.IOException;
@@ -34,9 +35,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  */
 public final class DecodingDeserializationSchema<T extends WireRecord> implements KafkaRecordDeserializationSchema<Decoded<T>> {
 
-    /** The {@link DeadLetter#stage()} of records rejected here. */
-    public static final String STAGE = "decode";
-
     /** How much of an oversized record its dead letter keeps: enough to identify it, small enough for the DLQ. */
     static final int OVERSIZED_KEPT_BYTES = 64 * 1024;
 
@@ -59,7 +57,8 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
     @SuppressWarnings({"unchecked", "rawtypes"})
     public static <T> TypeInformation<Decoded<T>> decodedType(Class<T> type) {
         return (TypeInformation) Types.POJO(Decoded.class, Map.of(
-                "value", TypeInformation.of(type), "deadLetter", TypeInformation.of(DeadLetter.class)));
+                "value", TypeInformation.of(type), "origin", TypeInformation.of(Origin.class),
+                "deadLetter", TypeInformation.of(DeadLetter.class)));
     }
 
     @Override
@@ -76,13 +75,14 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
         }
         byte[] value = record.value();
         try {
-            out.collect(Decoded.value(decode(value)));
+            out.collect(Decoded.value(decode(value), new Origin(record.topic(), record.partition(), record.offset(), value)));
         } catch (MalformedRecordException e) {
             byte[] kept = e.kind() == Kind.OVERSIZED
                     ? Arrays.copyOf(value, Math.min(value.length, OVERSIZED_KEPT_BYTES))
                     : value;
             out.collect(Decoded.deadLetter(
-                    DeadLetter.of(kept, record.topic(), record.partition(), record.offset(), e.getMessage(), STAGE)));
+                    DeadLetter.of(new Origin(record.topic(), record.partition(), record.offset(), kept), DeadLetter.Stage.DECODE,
+                            e.getMessage())));
         }
     }
 

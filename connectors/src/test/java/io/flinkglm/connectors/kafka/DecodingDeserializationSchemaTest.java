@@ -176,7 +176,7 @@ class DecodingDeserializationSchemaTest {
         assertThat(dead.topic()).isEqualTo("glm.prompts");
         assertThat(dead.partition()).isEqualTo(3);
         assertThat(dead.offset()).isEqualTo(17L);
-        assertThat(dead.stage()).isEqualTo("decode");
+        assertThat(dead.stage()).isEqualTo(DeadLetter.Stage.DECODE);
         assertThat(dead.timestampMs()).isPositive();
     }
 

@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Prompt;
+import io.flinkglm.records.Sourced;
 import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
@@ -190,9 +192,10 @@ class PromptPipelineITCase {
     }
 
     /** The trivial model: answers each prompt with its own text. */
-    private static Completion echo(Prompt prompt) {
+    private static Completion echo(Sourced<Prompt> read) {
+        Prompt prompt = read.value();
         String text = prompt.text() != null ? prompt.text() : prompt.messages().get(prompt.messages().size() - 1).content();
-        return new Completion(prompt.requestId(), prompt.conversationId(), text, "stop", 0, 0, 0L, 0L, 0L);
+        return Completion.builder(prompt.requestId(), prompt.conversationId()).text(text, FinishReason.STOP).build();
     }
 
     /** Everything committed on {@code topic}, read to its end: the job has finished, so nothing more can come. */

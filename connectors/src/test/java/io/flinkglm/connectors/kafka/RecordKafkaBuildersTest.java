@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.Origin;
 import io.flinkglm.records.Decoded;
 import io.flinkglm.records.Prompt;
 import org.apache.flink.api.common.ExecutionConfig;
@@ -82,8 +83,8 @@ class RecordKafkaBuildersTest {
     void decodedIsAFlinkPojoNotAKryoGeneric() throws Exception {
         TypeInformation<Decoded<Prompt>> type = DecodingDeserializationSchema.decodedType(Prompt.class);
         TypeSerializer<Decoded<Prompt>> serializer = type.createSerializer(new SerializerConfigImpl());
-        Decoded<Prompt> value = Decoded.value(SampleRecords.chatPrompt("r", "c"));
-        Decoded<Prompt> dead = Decoded.deadLetter(DeadLetter.of(new byte[] {1, 2}, "t", 0, 1L, "empty: x", "decode"));
+        Decoded<Prompt> value = Decoded.value(SampleRecords.chatPrompt("r", "c"), new Origin("t", 0, 0L, new byte[] {1}));
+        Decoded<Prompt> dead = Decoded.deadLetter(DeadLetter.of(new Origin("t", 0, 1L, new byte[] {1, 2}), DeadLetter.Stage.DECODE, "empty: x"));
 
         assertThat(type).isInstanceOf(PojoTypeInfo.class);
         assertThat(copy(serializer, value)).isEqualTo(value);

@@ -2,6 +2,7 @@ package io.flinkglm.connectors.testing;
 
 import io.flinkglm.records.ChatMessage;
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.Prompt;
@@ -36,12 +37,12 @@ public final class SampleRecords {
                 chatPrompt("req-1", "conv-1"),
                 textPrompt("req-2", "conv-2"),
                 new ToolResult("conv-1", "call-1", "{\"temperature_c\":18}"),
-                new Completion("req-1", "conv-1", "Sunny, 18 °C.", "stop", 31, 7, 3L, 45L, 120L),
+                new Completion("req-1", "conv-1", "Sunny, 18 °C.", FinishReason.STOP, 31, 7, 3L, 45L, 120L),
                 new FunctionCall("req-1", "conv-1", "call-1", "get_weather", "{\"city\":\"Paris\"}"),
                 new SafetyVerdict("req-1", "conv-1", SafetyVerdict.Checked.COMPLETION,
                         Map.of("violence", 0.91, "self_harm", 0.02), List.of("violence"), true,
                         Map.of("violence", 0.91, "self-harm", 0.02)),
                 new DeadLetter("{oops".getBytes(StandardCharsets.UTF_8), "glm.prompts", 1, 42L,
-                        "invalid_json: Unexpected end-of-input", "decode", 1_700_000_000_000L));
+                        "invalid_json: Unexpected end-of-input", DeadLetter.Stage.DECODE, 1_700_000_000_000L));
     }
 }

@@ -98,6 +98,15 @@ public final class InferenceEngine implements AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Whether the engine has stopped: closed, or its thread failed. Results that arrive afterwards with
+     * {@code ERROR} or {@code CANCELLED} say nothing about their requests, so callers treat them as an
+     * infrastructure failure rather than as the request's own.
+     */
+    public boolean isClosed() {
+        return closed;
+    }
+
     public int queueCapacity() {
         return queueCapacity;
     }
