@@ -136,6 +136,43 @@ class GlmCliTest {
     }
 
     @Test
+    void maxTokensBeyondTheContextGeneratesToTheContextsEnd() throws Exception {
+        Path small = models.resolve("context-16");
+        glm("", "make-model", "--out", small.toString(), "--preset", "tiny", "--dtype", "f32");
+        Path config = small.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"max_position_embeddings\" : 4096",
+                "\"max_position_embeddings\" : 16"));
+
+        Run r = glm("", "generate", "--model", small.toString(), "--tokens", "1,2,3", "--max-tokens", "2147483647");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.json().get("finish_reason").asText()).isEqualTo("length");
+        assertThat(r.json().get("token_ids")).hasSize(16 - 3);
+    }
+
+    @Test
+    void tokenListWithoutIdsIsAUsageMistake() {
+        Run commas = glm("", "generate", "--model", tiny.toString(), "--tokens", ",,,");
+        Run gap = glm("", "logits", "--model", tiny.toString(), "--tokens", "1,,2");
+
+        assertThat(commas.code()).isEqualTo(2);
+        assertThat(commas.err()).contains("--tokens needs comma-separated integers such as 1,2,3, got ',,,'");
+        assertThat(gap.code()).isEqualTo(2);
+        assertThat(gap.err()).contains("got '1,,2'");
+    }
+
+    @Test
+    void samplingValuesOutOfRangeAreUsageMistakes() {
+        Run zero = glm("", "generate", "--model", tiny.toString(), "--tokens", "1", "--max-tokens", "0");
+        Run topP = glm("", "generate", "--model", tiny.toString(), "--tokens", "1", "--top-p", "NaN");
+
+        assertThat(zero.code()).isEqualTo(2);
+        assertThat(zero.err()).contains("sampling.max_tokens must be at least 1, got 0");
+        assertThat(topP.code()).isEqualTo(2);
+        assertThat(topP.err()).contains("sampling.top_p").contains("NaN");
+    }
+
+    @Test
     void invalidUtf8AndUnknownRolesAreReported() {
         Run utf8 = glmBytes(new byte[] {(byte) 0xff, (byte) 0xfe}, "tokenize", "--model", tiny.toString());
         Run role = glm("[{\"role\":\"wizard\",\"content\":\"hi\"}]", "render", "--model", tiny.toString());
