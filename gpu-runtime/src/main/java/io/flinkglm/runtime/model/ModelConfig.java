@@ -38,6 +38,9 @@ public record ModelConfig(
         List<Integer> eosTokenIds,
         String torchDtype) {
 
+    /** Exclusive bound on rms_norm_eps: see the check in the constructor. */
+    public static final double MAX_RMS_NORM_EPS = 1.0;
+
     /** Which tensor names and config keys the checkpoint uses. */
     public enum Layout { HF, THUDM }
 
@@ -80,9 +83,6 @@ public record ModelConfig(
             }
         }
     }
-
-    /** Exclusive bound on rms_norm_eps: see the check in the constructor. */
-    public static final double MAX_RMS_NORM_EPS = 1.0;
 
     private static void requireFitsInt(String what, long value) {
         if (value > Integer.MAX_VALUE - 8) {

@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.model;
 
+import io.flinkglm.runtime.backend.Backends;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,6 +152,30 @@ class CorruptCheckpointTest {
         assertThatThrownBy(() -> Glm4Model.load(dir))
                 .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("no model.safetensors");
+    }
+
+    @Test
+    void weightsThatComputeNanFailTheProbeForwardNamingTheDirectory() throws IOException {
+        Path file = dir.resolve("model.safetensors");
+        long begin;
+        try (SafetensorsFile f = SafetensorsFile.open(file)) {
+            begin = f.info("model.norm.weight").begin();
+        }
+        ByteBuffer nan = ByteBuffer.allocate(64 * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        while (nan.hasRemaining()) {
+            nan.putFloat(Float.NaN);
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(nan.flip(), begin);
+        }
+        Glm4Model model = Glm4Model.load(dir); // the file itself is well-formed
+
+        assertThatThrownBy(() -> Backends.create("cpu", model))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining(dir.toAbsolutePath().toString())
+                .hasMessageContaining("probe forward")
+                .hasMessageContaining("NaN");
     }
 
     @Test
