@@ -24,8 +24,10 @@ import java.util.logging.Logger;
  */
 public final class Backends {
     private static final Logger LOG = Logger.getLogger(Backends.class.getName());
-    /** Tokens in the probe forward, and so the one KV block it needs. */
-    private static final int PROBE_BLOCK = 2;
+    /** At most this many tokens in the probe forward. */
+    private static final int PROBE_TOKENS = 2;
+    /** The probe's one KV block: the engine's default block size, the path every backend serves. */
+    private static final int PROBE_BLOCK = 16;
 
     private Backends() {}
 
@@ -87,7 +89,7 @@ public final class Backends {
 
     static int[] probeTokens(ModelConfig config) {
         List<Integer> eos = config.eosTokenIds(); // checked to lie in the vocabulary when the config was read
-        int n = Math.min(Math.min(eos.size(), PROBE_BLOCK), config.maxPositions());
+        int n = Math.min(Math.min(eos.size(), PROBE_TOKENS), config.maxPositions());
         if (n == 0) {
             return new int[] {0};
         }
