@@ -94,16 +94,17 @@ final class Args {
         }
     }
 
-    /** A comma-separated list of integers, e.g. {@code --tokens 1,2,3}. */
+    /** A comma-separated list of integers, e.g. {@code --tokens 1,2,3}; at least one, none empty. */
     int[] integers(String key) {
         String v = required(key);
-        String[] parts = v.split(",");
+        // split(",", -1) keeps empty fields, so "1,,2" and ",,," are refused rather than shortened.
+        String[] parts = v.split(",", -1);
         int[] out = new int[parts.length];
         for (int i = 0; i < parts.length; i++) {
             try {
                 out[i] = Integer.parseInt(parts[i].trim());
             } catch (NumberFormatException e) {
-                throw new UsageException("--" + key + " must be comma-separated integers, not \"" + v + "\"");
+                throw new UsageException("--" + key + " needs comma-separated integers such as 1,2,3, got '" + v + "'");
             }
         }
         return out;

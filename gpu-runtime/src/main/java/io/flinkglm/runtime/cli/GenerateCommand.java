@@ -72,24 +72,40 @@ final class GenerateCommand implements Command {
         LogitsCommand.checkTokens(prompt, model);
 
         GenerationDefaults d = model.generation();
-        SamplingParams sampling = SamplingParams.builder()
-                .temperature(temperature != null ? temperature : d.temperature() != null ? d.temperature() : 0.0)
-                .topP(topP != null ? topP : d.topP() != null ? d.topP() : 1.0)
-                .topK(topK != null ? topK : d.topK() != null ? d.topK() : 0)
-                .repetitionPenalty(repetitionPenalty != null ? repetitionPenalty
-                        : d.repetitionPenalty() != null ? d.repetitionPenalty() : 1.0)
-                .maxTokens(maxTokens != null ? maxTokens : d.maxNewTokens() != null ? d.maxNewTokens() : 256)
-                .seed(seed)
-                .stopTokenIds(stopIds(model, tokenizer))
-                .build();
-        int positions = prompt.length + sampling.maxTokens() + 1;
+        SamplingParams sampling;
+        try {
+            sampling = SamplingParams.builder()
+                    .temperature(temperature != null ? temperature : d.temperature() != null ? d.temperature() : 0.0)
+                    .topP(topP != null ? topP : d.topP() != null ? d.topP() : 1.0)
+                    .topK(topK != null ? topK : d.topK() != null ? d.topK() : 0)
+                    .repetitionPenalty(repetitionPenalty != null ? repetitionPenalty
+                            : d.repetitionPenalty() != null ? d.repetitionPenalty() : 1.0)
+                    .maxTokens(maxTokens != null ? maxTokens : d.maxNewTokens() != null ? d.maxNewTokens() : 256)
+                    .seed(seed)
+                    .stopTokenIds(stopIds(model, tokenizer))
+                    .build();
+        } catch (IllegalArgumentException e) {
+            // A sampling value out of range came from an option (or generation_config.json): a usage mistake.
+            throw new Args.UsageException(e.getMessage());
+        }
+        int blocks = kvBlocks(prompt.length, sampling.maxTokens(), model.config().maxPositions());
         try (Backend backend = Backends.create(backendName, model);
              InferenceEngine engine = InferenceEngine.builder(backend)
-                     .kvBlocks((positions + BLOCK - 1) / BLOCK + 1).blockSize(BLOCK).build()) {
+                     .kvBlocks(blocks).blockSize(BLOCK).build()) {
             GenerationResult r = engine.submit(GenerationRequest.builder("cli", prompt).sampling(sampling).build())
                     .result().get();
             return describe(r, tokenizer, prompt.length);
         }
+    }
+
+    /**
+     * KV blocks for one request: its prompt plus at most {@code maxTokens} outputs, never more than
+     * the model's context, since the engine stops a request there. Counted in longs, so
+     * {@code --max-tokens 2147483647} sizes by the context instead of overflowing.
+     */
+    static int kvBlocks(int promptTokens, int maxTokens, int maxPositions) {
+        long positions = Math.min((long) promptTokens + maxTokens, maxPositions) + 1;
+        return Math.toIntExact((positions + BLOCK - 1) / BLOCK + 1);
     }
 
     private static ObjectNode describe(GenerationResult r, Glm4Tokenizer tokenizer, int promptTokens) {

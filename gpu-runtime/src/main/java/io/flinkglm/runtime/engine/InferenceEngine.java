@@ -270,7 +270,10 @@ public final class InferenceEngine implements AutoCloseable {
         int generated = 0;
         for (ModelRunnerOutput.Sampled sampled : out.sampled()) {
             Sequence s = scheduler.get(sampled.sequenceId());
-            if (sampled.classProbabilities() != null) {
+            if (sampled.error() != null) {
+                // Only this sequence's logits are bad (backends are batch invariant): the others go on.
+                finish(s, GenerationResult.FinishReason.ERROR, sampled.error(), -1, null);
+            } else if (sampled.classProbabilities() != null) {
                 s.firstTokenNanos = System.nanoTime();
                 finish(s, GenerationResult.FinishReason.CLASSIFIED, null, -1, sampled.classProbabilities());
             } else {

@@ -57,9 +57,17 @@ final class ModelRunner implements AutoCloseable {
                 return; // a prefill chunk short of the prompt's end: its logits are not needed
             }
             float[] last = logits[i][0];
+            int bad = firstNonFinite(last);
+            if (bad >= 0) {
+                drawn[i] = ModelRunnerOutput.Sampled.failed(c.sequenceId(), String.format(
+                        "the model computed a non-finite logit (%s for token %d) choosing the token at position"
+                                + " %d; the weights of %s are corrupt for this input", last[bad], bad, s.position(),
+                        backend.model().dir() != null ? backend.model().dir() : "the model"));
+                return;
+            }
             drawn[i] = s.classifyTokenIds() != null
-                    ? new ModelRunnerOutput.Sampled(c.sequenceId(), -1, Sampler.restrictedSoftmax(last, s.classifyTokenIds()))
-                    : new ModelRunnerOutput.Sampled(c.sequenceId(), Sampler.sample(last, s.params(), s.history(), s.position()), null);
+                    ? new ModelRunnerOutput.Sampled(c.sequenceId(), -1, Sampler.restrictedSoftmax(last, s.classifyTokenIds()), null)
+                    : new ModelRunnerOutput.Sampled(c.sequenceId(), Sampler.sample(last, s.params(), s.history(), s.position()), null, null);
         });
         List<ModelRunnerOutput.Sampled> sampled = new ArrayList<>();
         for (ModelRunnerOutput.Sampled d : drawn) {
@@ -68,6 +76,20 @@ final class ModelRunner implements AutoCloseable {
             }
         }
         return new ModelRunnerOutput(sampled);
+    }
+
+    /**
+     * The index of the first NaN or infinite logit, or -1. A NaN row would make the sampler pick an
+     * arbitrary token and carry on producing garbage, so the request ends with an error instead;
+     * one pass over the row costs far less than sampling it.
+     */
+    static int firstNonFinite(float[] logits) {
+        for (int i = 0; i < logits.length; i++) {
+            if (!Float.isFinite(logits[i])) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The KV of a sequence's first {@code tokens.length} positions, in {@link KvTransfer}'s format. */

@@ -15,7 +15,13 @@ record ModelRunnerOutput(List<Sampled> sampled) {
         sampled = List.copyOf(sampled);
     }
 
-    /** A sampled token, or for a classification the probabilities (token -1). */
-    record Sampled(long sequenceId, int token, float[] classProbabilities) {
+    /**
+     * A sampled token, or for a classification the probabilities (token -1), or for a sequence
+     * whose logits came out non-finite the reason it cannot go on (token -1).
+     */
+    record Sampled(long sequenceId, int token, float[] classProbabilities, String error) {
+        static Sampled failed(long sequenceId, String error) {
+            return new Sampled(sequenceId, -1, null, error);
+        }
     }
 }

@@ -19,7 +19,7 @@ import java.util.List;
  * @param repetitionPenalty HF semantics: logits of tokens already in prompt or output are divided
  *                          (when positive) or multiplied (when negative) by it; 1 disables
  * @param seed              the request's random stream
- * @param maxTokens         most tokens to generate
+ * @param maxTokens         most tokens to generate; the engine also stops at the model's context
  * @param stopTokenIds      tokens that end generation (not part of the output); usually the model's eos ids
  * @param stopStrings       texts that end generation once the detokenized output contains one
  *                          (needs the engine's detokenizer)
@@ -30,30 +30,58 @@ public record SamplingParams(double temperature, int topK, double topP, double r
     /** Greedy, 16 tokens, no stops. */
     public static final SamplingParams GREEDY = builder().build();
 
+    /**
+     * Checks every field; a bad value throws {@link IllegalArgumentException} naming the field as a
+     * prompt record spells it ({@code sampling.top_p}), so the message can go back to whoever sent it.
+     */
     public SamplingParams {
         stopTokenIds = List.copyOf(stopTokenIds);
         stopStrings = List.copyOf(stopStrings);
-        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be finite and >= 0 (0 = greedy) but is " + temperature);
-        }
-        if (topK < 0) {
-            throw new IllegalArgumentException("topK must be >= 0 (0 = all tokens) but is " + topK);
-        }
-        if (!(topP > 0 && topP <= 1)) {
-            throw new IllegalArgumentException("topP must be in (0, 1] but is " + topP);
-        }
-        if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
-            throw new IllegalArgumentException("repetitionPenalty must be finite and > 0 (1 = none) but is "
-                    + repetitionPenalty);
-        }
-        if (maxTokens < 1) {
-            throw new IllegalArgumentException("maxTokens must be at least 1 but is " + maxTokens);
-        }
+        checkTemperature(temperature);
+        checkTopK(topK);
+        checkTopP(topP);
+        checkRepetitionPenalty(repetitionPenalty);
+        checkMaxTokens(maxTokens);
         for (String s : stopStrings) {
             if (s.isEmpty()) {
-                throw new IllegalArgumentException("stop strings must not be empty");
+                throw new IllegalArgumentException("sampling.stop strings must not be empty");
             }
         }
+    }
+
+    private static double checkTemperature(double t) {
+        if (!(t >= 0) || Double.isInfinite(t)) {
+            throw new IllegalArgumentException("sampling.temperature must be finite and at least 0 (0 = greedy), got " + t);
+        }
+        return t;
+    }
+
+    private static int checkTopK(int k) {
+        if (k < 0) {
+            throw new IllegalArgumentException("sampling.top_k must be at least 0 (0 = all tokens), got " + k);
+        }
+        return k;
+    }
+
+    private static double checkTopP(double p) {
+        if (!(p > 0 && p <= 1)) {
+            throw new IllegalArgumentException("sampling.top_p must be above 0 and at most 1 (1 = all tokens), got " + p);
+        }
+        return p;
+    }
+
+    private static double checkRepetitionPenalty(double r) {
+        if (!(r > 0) || Double.isInfinite(r)) {
+            throw new IllegalArgumentException("sampling.repetition_penalty must be finite and above 0 (1 = none), got " + r);
+        }
+        return r;
+    }
+
+    private static int checkMaxTokens(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("sampling.max_tokens must be at least 1, got " + n);
+        }
+        return n;
     }
 
     public boolean isGreedy() {
@@ -64,7 +92,10 @@ public record SamplingParams(double temperature, int topK, double topP, double r
         return new Builder();
     }
 
-    /** Fluent builder; each setter checks its value, {@link #build()} the whole. */
+    /**
+     * Fluent builder; each setter checks its value at once (an {@link IllegalArgumentException}
+     * naming the wire field), {@link #build()} the whole.
+     */
     public static final class Builder {
         private double temperature = 0;
         private int topK = 0;
@@ -78,22 +109,22 @@ public record SamplingParams(double temperature, int topK, double topP, double r
         private Builder() {}
 
         public Builder temperature(double temperature) {
-            this.temperature = temperature;
+            this.temperature = checkTemperature(temperature);
             return this;
         }
 
         public Builder topK(int topK) {
-            this.topK = topK;
+            this.topK = checkTopK(topK);
             return this;
         }
 
         public Builder topP(double topP) {
-            this.topP = topP;
+            this.topP = checkTopP(topP);
             return this;
         }
 
         public Builder repetitionPenalty(double repetitionPenalty) {
-            this.repetitionPenalty = repetitionPenalty;
+            this.repetitionPenalty = checkRepetitionPenalty(repetitionPenalty);
             return this;
         }
 
@@ -103,7 +134,7 @@ public record SamplingParams(double temperature, int topK, double topP, double r
         }
 
         public Builder maxTokens(int maxTokens) {
-            this.maxTokens = maxTokens;
+            this.maxTokens = checkMaxTokens(maxTokens);
             return this;
         }
 

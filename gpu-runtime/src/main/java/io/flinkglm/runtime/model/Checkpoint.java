@@ -65,6 +65,7 @@ public final class Checkpoint implements AutoCloseable {
                     f.tensors().keySet().forEach(name -> owner.put(name, f));
                 }
             }
+            checkEachTensorInOneFile(files);
         } catch (RuntimeException | IOException e) {
             for (SafetensorsFile f : files) {
                 f.close();
@@ -89,7 +90,7 @@ public final class Checkpoint implements AutoCloseable {
         Map<String, SafetensorsFile> byFile = new HashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            String shardName = e.getValue().asText();
+            String shardName = shardName(dir, index, e.getKey(), e.getValue());
             SafetensorsFile shard = byFile.get(shardName);
             if (shard == null) {
                 Path shardPath = dir.resolve(shardName);
@@ -107,6 +108,51 @@ public final class Checkpoint implements AutoCloseable {
             }
             owner.put(e.getKey(), shard);
         }
+    }
+
+    /**
+     * The shard an index entry names, which must be a plain file name inside the model directory:
+     * an index is data from wherever the checkpoint came from, and {@code ../../x} or
+     * {@code /etc/passwd} would make the loader read files the model does not own.
+     */
+    private static String shardName(Path dir, Path index, String tensor, JsonNode value) {
+        if (!value.isTextual()) {
+            throw new ModelFormatException(index, "places tensor " + tensor + " in " + value
+                    + "; shard names must be strings");
+        }
+        String name = value.asText();
+        Path base = dir.toAbsolutePath().normalize();
+        Path resolved;
+        try {
+            resolved = base.resolve(name).normalize();
+        } catch (java.nio.file.InvalidPathException ex) {
+            throw new ModelFormatException(index, "places tensor " + tensor + " in \"" + name
+                    + "\", which is not a file name");
+        }
+        if (name.isEmpty() || !resolved.getParent().equals(base) || !resolved.getFileName().toString().equals(name)) {
+            throw new ModelFormatException(index, "places tensor " + tensor + " in \"" + name
+                    + "\"; shards must be plain file names inside the model directory " + base);
+        }
+        return name;
+    }
+
+    /** A tensor in two files would be read from whichever came last: refuse rather than guess. */
+    private static void checkEachTensorInOneFile(List<SafetensorsFile> files) {
+        Map<String, SafetensorsFile> seen = new HashMap<>();
+        for (SafetensorsFile f : files) {
+            for (String name : f.tensors().keySet()) {
+                SafetensorsFile other = seen.putIfAbsent(name, f);
+                if (other != null) {
+                    throw new ModelFormatException(f.path(), "holds tensor " + name + ", which "
+                            + other.path().getFileName() + " also holds; a tensor must be in exactly one file");
+                }
+            }
+        }
+    }
+
+    /** Every tensor name in the checkpoint. */
+    public java.util.Set<String> names() {
+        return java.util.Collections.unmodifiableSet(owner.keySet());
     }
 
     public Path dir() {

@@ -38,6 +38,9 @@ public record ModelConfig(
         List<Integer> eosTokenIds,
         String torchDtype) {
 
+    /** Exclusive bound on rms_norm_eps: see the check in the constructor. */
+    public static final double MAX_RMS_NORM_EPS = 1.0;
+
     /** Which tensor names and config keys the checkpoint uses. */
     public enum Layout { HF, THUDM }
 
@@ -56,9 +59,34 @@ public record ModelConfig(
                     + " is not a multiple of num_key_value_heads " + numKvHeads);
         }
         int rotary = (int) Math.round(headDim * partialRotaryFactor);
-        if (partialRotaryFactor <= 0 || partialRotaryFactor > 1 || rotary % 2 != 0) {
+        if (!(partialRotaryFactor > 0 && partialRotaryFactor <= 1) || rotary % 2 != 0) {
             throw new IllegalArgumentException("partial_rotary_factor " + partialRotaryFactor
                     + " must give an even rotary dimension within head_dim " + headDim);
+        }
+        // Products the forward pass takes in int arithmetic must fit it.
+        requireFitsInt("num_attention_heads * head_dim", (long) numHeads * headDim);
+        requireFitsInt("2 * intermediate_size * hidden_size", 2L * intermediateSize * hiddenSize);
+        requireFitsInt("vocab_size * hidden_size", (long) vocabSize * hiddenSize);
+        if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) {
+            throw new IllegalArgumentException("rope_theta must be a finite number above 0 but is " + ropeTheta
+                    + (layout == Layout.THUDM ? " (10000 * rope_ratio)" : ""));
+        }
+        // Real checkpoints use 1e-6..1e-5; an epsilon of 1 or more would swamp the mean square it guards.
+        if (!(rmsNormEps >= 0 && rmsNormEps < MAX_RMS_NORM_EPS)) {
+            throw new IllegalArgumentException((layout == Layout.THUDM ? "layernorm_epsilon" : "rms_norm_eps")
+                    + " must be at least 0 and below " + MAX_RMS_NORM_EPS + " but is " + rmsNormEps);
+        }
+        for (int id : eosTokenIds) {
+            if (id < 0 || id >= vocabSize) {
+                throw new IllegalArgumentException("eos_token_id " + id + " is outside the vocabulary of "
+                        + vocabSize + " (vocab_size)");
+            }
+        }
+    }
+
+    private static void requireFitsInt(String what, long value) {
+        if (value > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(what + " is " + value + ", more than one Java array holds");
         }
     }
 
@@ -199,8 +227,9 @@ public record ModelConfig(
 
     private static double number(JsonNode c, String key) {
         JsonNode v = c.get(key);
-        if (v == null || !v.isNumber()) {
-            throw new IllegalArgumentException("\"" + key + "\" must be a number but is " + v);
+        // Jackson reads 1e999 as Infinity: a number, but not one any field here can take.
+        if (v == null || !v.isNumber() || !Double.isFinite(v.doubleValue())) {
+            throw new IllegalArgumentException("\"" + key + "\" must be a finite number but is " + v);
         }
         return v.doubleValue();
     }
@@ -211,12 +240,11 @@ public record ModelConfig(
         if (v == null || v.isNull()) {
             return out;
         }
-        if (v.isArray()) {
-            v.forEach(e -> out.add(e.intValue()));
-        } else if (v.isIntegralNumber()) {
-            out.add(v.intValue());
-        } else {
-            throw new IllegalArgumentException("\"" + key + "\" must be an id or a list of ids but is " + v);
+        for (JsonNode e : v.isArray() ? v : List.of(v)) {
+            if (!e.isIntegralNumber() || !e.canConvertToInt()) {
+                throw new IllegalArgumentException("\"" + key + "\" must be an id or a list of ids but is " + v);
+            }
+            out.add(e.intValue());
         }
         return out;
     }

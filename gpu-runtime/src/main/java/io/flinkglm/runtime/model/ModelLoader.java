@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Reads a checkpoint's tensors into {@link ModelWeights}, checking every name and shape against the
@@ -32,7 +34,26 @@ final class ModelLoader {
         }
     }
 
+    /**
+     * A layer in the weights beyond num_hidden_layers means config.json and the weights disagree
+     * about the network; loading only the first layers would compute something else without a sound.
+     */
+    private void checkNoExtraLayers() {
+        Pattern layer = Pattern.compile(config.layout() == ModelConfig.Layout.HF
+                ? "model\\.layers\\.(\\d+)\\..*" : "transformer\\.encoder\\.layers\\.(\\d+)\\..*");
+        String key = config.layout() == ModelConfig.Layout.HF ? "num_hidden_layers" : "num_layers";
+        for (String name : ckpt.names()) {
+            Matcher m = layer.matcher(name);
+            if (m.matches() && (m.group(1).length() > 9 || Integer.parseInt(m.group(1)) >= config.numLayers())) {
+                throw new ModelFormatException(ckpt.fileOf(name).path(), "holds tensor " + name + " of layer "
+                        + m.group(1) + ", but config.json's " + key + " is " + config.numLayers()
+                        + " (layers 0.." + (config.numLayers() - 1) + ")");
+            }
+        }
+    }
+
     private ModelWeights weights() throws IOException {
+        checkNoExtraLayers();
         boolean hf = config.layout() == ModelConfig.Layout.HF;
         int h = config.hiddenSize();
         int qkvRows = config.qDim() + 2 * config.kvDim();

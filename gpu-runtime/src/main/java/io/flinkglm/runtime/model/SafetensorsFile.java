@@ -1,7 +1,10 @@
 package io.flinkglm.runtime.model;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -36,6 +39,10 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Headers beyond this are corrupt, not large: a 9B checkpoint's header is about 30 KB. */
     private static final long MAX_HEADER_BYTES = 100L << 20;
     private static final int READ_CHUNK = 16 << 20;
+    /** Strict: a second JSON value after the header object, or a tensor named twice, is an error. */
+    private static final ObjectReader HEADER_READER = new ObjectMapper()
+            .configure(JsonParser.Feature.STRICT_DUPLICATE_DETECTION, true)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).reader();
 
     /** Where one tensor lives in the file. Offsets are absolute file positions. */
     public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
@@ -89,15 +96,7 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         ByteBuffer headerBuf = ByteBuffer.allocate((int) headerLen);
         readFully(ch, headerBuf, 8);
-        JsonNode header;
-        try {
-            header = new ObjectMapper().readTree(new String(headerBuf.array(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new ModelFormatException(path, "header is not valid JSON: " + e.getMessage());
-        }
-        if (header == null || !header.isObject()) {
-            throw new ModelFormatException(path, "header is not a JSON object");
-        }
+        JsonNode header = parseHeader(path, headerBuf.array());
         long dataStart = 8 + headerLen;
         long dataSize = size - dataStart;
         Map<String, TensorInfo> out = new LinkedHashMap<>();
@@ -108,11 +107,39 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             out.put(e.getKey(), tensorInfo(path, e.getKey(), e.getValue(), dataStart, dataSize));
         }
-        checkNoOverlap(path, out.values());
+        checkTiling(path, out.values(), dataStart, dataSize);
         return Collections.unmodifiableMap(out);
     }
 
+    /**
+     * The header must be exactly one JSON object followed by nothing but spaces (the format's only
+     * padding). Anything else after the object means the declared length is wrong, and every
+     * tensor would then be read from the wrong byte.
+     */
+    private static JsonNode parseHeader(Path path, byte[] bytes) {
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] == ' ') {
+            end--;
+        }
+        JsonNode header;
+        try {
+            header = HEADER_READER.readTree(new String(bytes, 0, end, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new ModelFormatException(path, String.format("safetensors header of %,d bytes is not one JSON"
+                    + " object followed only by space padding (wrong header length?): %s", bytes.length,
+                    e.getMessage()));
+        }
+        if (header == null || !header.isObject()) {
+            throw new ModelFormatException(path, "header is not a JSON object");
+        }
+        return header;
+    }
+
     private static TensorInfo tensorInfo(Path path, String name, JsonNode n, long dataStart, long dataSize) {
+        if (!n.isObject()) {
+            throw new ModelFormatException(path, "tensor " + name + " is " + n + ", not an object with dtype,"
+                    + " shape and data_offsets");
+        }
         String dtypeName = n.path("dtype").asText("");
         DType dtype = DType.fromHeader(dtypeName);
         if (dtype == null) {
@@ -126,40 +153,75 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new ModelFormatException(path, "tensor " + name + " needs \"shape\" and two \"data_offsets\"");
         }
         long[] shape = new long[shapeNode.size()];
-        long elements = 1;
-        for (int i = 0; i < shape.length; i++) {
-            shape[i] = shapeNode.get(i).asLong(-1);
-            if (shape[i] < 0) {
-                throw new ModelFormatException(path, "tensor " + name + " has a negative dimension");
+        long bytes = dtype.bytes();
+        try {
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = naturalNumber(path, name, "shape", shapeNode.get(i));
+                bytes = Math.multiplyExact(bytes, shape[i]);
             }
-            elements = Math.multiplyExact(elements, shape[i]);
+        } catch (ArithmeticException e) {
+            throw new ModelFormatException(path, "tensor " + name + " has shape " + shapeNode
+                    + ", more bytes than a 64-bit size holds");
         }
-        long begin = offsets.get(0).asLong(-1);
-        long end = offsets.get(1).asLong(-1);
-        if (begin < 0 || end < begin || end > dataSize) {
+        long begin = naturalNumber(path, name, "data_offsets", offsets.get(0));
+        long end = naturalNumber(path, name, "data_offsets", offsets.get(1));
+        if (end < begin) {
             throw new ModelFormatException(path, String.format(
-                    "tensor %s has data_offsets [%,d, %,d] outside the %,d data bytes (truncated file?)",
-                    name, begin, end, dataSize));
+                    "tensor %s has data_offsets [%,d, %,d] that end before they begin", name, begin, end));
         }
-        if (end - begin != elements * dtype.bytes()) {
+        if (end > dataSize) {
+            throw new ModelFormatException(path, String.format(
+                    "safetensors header says tensor %s ends at data byte %,d but the file has %,d data bytes"
+                            + " (truncated file?)", name, end, dataSize));
+        }
+        if (end - begin != bytes) {
             throw new ModelFormatException(path, String.format(
                     "tensor %s is %s %s (%,d bytes) but its data_offsets span %,d bytes",
-                    name, dtype, java.util.Arrays.toString(shape), elements * dtype.bytes(), end - begin));
+                    name, dtype, java.util.Arrays.toString(shape), bytes, end - begin));
         }
         return new TensorInfo(name, dtype, shape, dataStart + begin, dataStart + end);
     }
 
-    private static void checkNoOverlap(Path path, Iterable<TensorInfo> infos) {
+    /** A JSON integer at least 0: {@code 1024.5} and {@code "1024"} are corruption, not 1024. */
+    private static long naturalNumber(Path path, String tensor, String field, JsonNode v) {
+        if (v == null || !v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
+            throw new ModelFormatException(path, "tensor " + tensor + " has " + field + " entry " + v
+                    + "; it must be a non-negative JSON integer");
+        }
+        return v.longValue();
+    }
+
+    /**
+     * As the safetensors format requires, the tensors tile the data section: the first begins at
+     * data byte 0, each begins where the previous ends, and the last ends at the end of the file.
+     * A header length off by one byte breaks exactly this, and would otherwise read every tensor
+     * one byte off (all logits NaN).
+     */
+    private static void checkTiling(Path path, Iterable<TensorInfo> infos, long dataStart, long dataSize) {
         List<TensorInfo> sorted = new ArrayList<>();
         infos.forEach(sorted::add);
-        sorted.sort(Comparator.comparingLong(TensorInfo::begin));
-        for (int i = 1; i < sorted.size(); i++) {
-            TensorInfo a = sorted.get(i - 1);
-            TensorInfo b = sorted.get(i);
-            if (b.begin() < a.end()) {
-                throw new ModelFormatException(path, "tensors " + a.name() + " and " + b.name()
+        sorted.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long expected = 0;
+        String previous = null;
+        for (TensorInfo t : sorted) {
+            long begin = t.begin() - dataStart;
+            if (begin < expected) {
+                throw new ModelFormatException(path, "tensors " + previous + " and " + t.name()
                         + " overlap in the file");
             }
+            if (begin > expected) {
+                throw new ModelFormatException(path, String.format("safetensors header leaves data bytes"
+                        + " %,d..%,d unused before tensor %s; tensors must follow each other from byte 0"
+                        + " (wrong header length or corrupt data_offsets?)", expected, begin, t.name()));
+            }
+            expected = t.end() - dataStart;
+            previous = t.name();
+        }
+        if (expected != dataSize) {
+            throw new ModelFormatException(path, String.format("safetensors header says the tensor data ends"
+                    + " at data byte %,d%s but the file has %,d data bytes (wrong header length, or a"
+                    + " truncated or padded file?)", expected, previous == null ? "" : " (after " + previous + ")",
+                    dataSize));
         }
     }
 

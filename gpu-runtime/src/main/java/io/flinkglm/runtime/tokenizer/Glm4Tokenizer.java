@@ -35,6 +35,8 @@ public final class Glm4Tokenizer {
     /** About 10 MB of cached pieces; beyond it new pieces are encoded but not remembered. */
     private static final int MAX_CACHED_PIECES = 1 << 17;
 
+    private static final byte[] NO_BYTES = new byte[0];
+
     private final byte[][] tokenBytes; // [vocabSize]: UTF-8 text for special tokens
     private final Map<String, Integer> specialIds;
     private final List<String> specialsLongestFirst;
@@ -142,9 +144,10 @@ public final class Glm4Tokenizer {
 
     /**
      * Concatenates the tokens' bytes and reads them as UTF-8 (malformed bytes become U+FFFD, as in
-     * the reference decode). Special tokens decode to their text.
+     * the reference decode). Special tokens decode to their text; ids at or above
+     * {@link #vocabSize()} decode to nothing (see {@link #tokenBytes}).
      *
-     * @throws IllegalArgumentException for an id outside {@code 0 .. vocabSize()-1}
+     * @throws IllegalArgumentException for a negative id
      */
     public String decode(int[] ids) {
         int length = 0;
@@ -154,7 +157,7 @@ public final class Glm4Tokenizer {
         byte[] all = new byte[length];
         int at = 0;
         for (int id : ids) {
-            byte[] b = tokenBytes[id];
+            byte[] b = bytesOf(id);
             System.arraycopy(b, 0, all, at, b.length);
             at += b.length;
         }
@@ -206,7 +209,13 @@ public final class Glm4Tokenizer {
         return tokenBytes.length;
     }
 
-    /** A copy of the bytes of token {@code id}. */
+    /**
+     * A copy of the bytes of token {@code id}; empty for an id at or above {@link #vocabSize()}.
+     *
+     * <p>GLM-4's embedding table is padded to 151,552 rows but the tokenizer has 151,343 ids, and a
+     * model can sample a padding id. transformers decodes such an id as nothing, and so do we: the
+     * id stays in the output ids, the text gets no bytes, and the request is not lost.
+     */
     public byte[] tokenBytes(int id) {
         return bytesOf(id).clone();
     }
@@ -236,11 +245,11 @@ public final class Glm4Tokenizer {
         return stopIds.clone();
     }
 
+    /** A negative id is a caller's bug, never a sampled token, so it still throws. */
     byte[] bytesOf(int id) {
-        if (id < 0 || id >= tokenBytes.length) {
-            throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of "
-                    + tokenBytes.length + " tokens (0.." + (tokenBytes.length - 1) + ")");
+        if (id < 0) {
+            throw new IllegalArgumentException("token id " + id + " is negative; ids run from 0");
         }
-        return tokenBytes[id];
+        return id < tokenBytes.length ? tokenBytes[id] : NO_BYTES;
     }
 }

@@ -24,7 +24,10 @@ public final class StreamingDecoder {
         this.tokenizer = tokenizer;
     }
 
-    /** Adds token {@code id}; returns the text it completes, possibly empty. */
+    /**
+     * Adds token {@code id}; returns the text it completes, possibly empty. An id past the
+     * tokenizer's vocabulary (a padding row of the model's embedding) adds no bytes.
+     */
     public String accept(int id) {
         byte[] bytes = tokenizer.bytesOf(id);
         if (pendingLength + bytes.length > pending.length) {

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flinkglm.runtime.testing.SharedData;
+import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,6 +14,8 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -71,6 +74,25 @@ class GlmCliTest {
     }
 
     @Test
+    void generateKeepsTokensTheTokenizerCannotSpell() throws Exception {
+        // As GLM-4 (151,552 rows, 151,343 tokens): a model of 1,024 rows over a tokenizer of 1,000.
+        Path padded = models.resolve("padded");
+        assertThat(glm("", "make-model", "--out", padded.toString(), "--preset", "tiny", "--dtype", "f32").code())
+                .isZero();
+        SyntheticTokenizer.write(padded, 1000);
+
+        // A near-flat random model at temperature 1 draws 2.3% padding ids: seed 3 draws some in 64.
+        Run r = glm("", "generate", "--model", padded.toString(), "--prompt", "hi", "--max-tokens", "64",
+                "--temperature", "1", "--seed", "3");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        List<Integer> ids = new ArrayList<>();
+        r.json().get("token_ids").forEach(id -> ids.add(id.asInt()));
+        assertThat(ids).anyMatch(id -> id >= 1000);
+        assertThat(r.json().get("text").asText()).isNotNull();
+    }
+
+    @Test
     void tokenizeThenDetokenizeRoundTripsAndSpecialsNeedTheFlag() throws Exception {
         String text = "Hello 世界 <|user|> 🚀";
         Run ids = glm(text, "tokenize", "--model", tiny.toString());
@@ -111,6 +133,43 @@ class GlmCliTest {
 
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("longer than max_position_embeddings 4");
+    }
+
+    @Test
+    void maxTokensBeyondTheContextGeneratesToTheContextsEnd() throws Exception {
+        Path small = models.resolve("context-16");
+        glm("", "make-model", "--out", small.toString(), "--preset", "tiny", "--dtype", "f32");
+        Path config = small.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"max_position_embeddings\" : 4096",
+                "\"max_position_embeddings\" : 16"));
+
+        Run r = glm("", "generate", "--model", small.toString(), "--tokens", "1,2,3", "--max-tokens", "2147483647");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.json().get("finish_reason").asText()).isEqualTo("length");
+        assertThat(r.json().get("token_ids")).hasSize(16 - 3);
+    }
+
+    @Test
+    void tokenListWithoutIdsIsAUsageMistake() {
+        Run commas = glm("", "generate", "--model", tiny.toString(), "--tokens", ",,,");
+        Run gap = glm("", "logits", "--model", tiny.toString(), "--tokens", "1,,2");
+
+        assertThat(commas.code()).isEqualTo(2);
+        assertThat(commas.err()).contains("--tokens needs comma-separated integers such as 1,2,3, got ',,,'");
+        assertThat(gap.code()).isEqualTo(2);
+        assertThat(gap.err()).contains("got '1,,2'");
+    }
+
+    @Test
+    void samplingValuesOutOfRangeAreUsageMistakes() {
+        Run zero = glm("", "generate", "--model", tiny.toString(), "--tokens", "1", "--max-tokens", "0");
+        Run topP = glm("", "generate", "--model", tiny.toString(), "--tokens", "1", "--top-p", "NaN");
+
+        assertThat(zero.code()).isEqualTo(2);
+        assertThat(zero.err()).contains("sampling.max_tokens must be at least 1, got 0");
+        assertThat(topP.code()).isEqualTo(2);
+        assertThat(topP.err()).contains("sampling.top_p").contains("NaN");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.engine;
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.cpu.CpuBackend;
 import io.flinkglm.runtime.engine.GenerationResult.FinishReason;
+import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 
@@ -239,6 +240,25 @@ class InferenceEngineTest {
             assertThat(grows.finishReason()).isEqualTo(FinishReason.ERROR);
             assertThat(grows.outputTokens()).hasSize(7); // 16 positions of KV fit; the 7th token's would be the 17th
             assertNoBlockHeld(engine);
+        }
+    }
+
+    @Test
+    void maxTokensIsCappedAtTheContextLeftAfterThePrompt() throws Exception {
+        ModelConfig c = TinyModels.config(64, 2, 4, 2, 16, VOCAB);
+        ModelConfig shortContext = new ModelConfig(c.layout(), c.hiddenSize(), c.numLayers(), c.numHeads(),
+                c.numKvHeads(), c.headDim(), c.intermediateSize(), c.vocabSize(), 40, c.ropeTheta(),
+                c.partialRotaryFactor(), c.rmsNormEps(), c.eosTokenIds(), c.torchDtype());
+        try (InferenceEngine engine = InferenceEngine.builder(new CpuBackend(TinyModels.random(shortContext, 1)))
+                .kvBlocks(64).build()) {
+            GenerationResult r = await(engine.submit(GenerationRequest.builder("long", prompt(3, 30, VOCAB))
+                    .sampling(SamplingParams.builder().maxTokens(Integer.MAX_VALUE).build()).build()));
+
+            assertThat(r.finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(r.outputTokens()).hasSize(40 - 30);
+            assertThatThrownBy(() -> engine.trySubmit(GenerationRequest.builder("full", prompt(4, 40, VOCAB)).build()))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("prompt of 40 tokens but the model holds 40 positions");
         }
     }
 
