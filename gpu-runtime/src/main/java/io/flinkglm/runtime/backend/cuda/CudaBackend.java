@@ -27,7 +27,7 @@ import java.util.Map;
  * in bf16, the residual stream and KV in float32, kernels from {@code glm4.cu} (NVRTC-compiled for
  * the device at start-up) and cuBLAS for the projections of long prompt chunks.
  *
- * <p>Weights are uploaded row-major, whatever layout the CPU kernels keep on the host.
+ * <p>Weights are uploaded as the model holds them, row-major.
  *
  * <p>Projections choose their kernel per chunk, never per step, so a sequence's numbers do not
  * depend on its neighbours: chunks shorter than {@link #GEMM_MIN_TOKENS} (every decode) go through
@@ -376,9 +376,8 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Copies a matrix to the device row-major in bf16, a block of rows at a time. The host matrix
-     * is in the CPU kernels' panel layout, so rows are read back through {@link Matrix#copyRow};
-     * widening bf16 and rounding back is exact, and an f32 checkpoint is rounded to bf16 here.
+     * Copies a matrix to the device in bf16, a block of rows at a time, straight from the model's
+     * row-major arrays: bf16 as it is, an f32 checkpoint rounded to bf16 here.
      */
     private DeviceMatrix upload(Matrix m, Map<Matrix, DeviceMatrix> uploaded) {
         DeviceMatrix existing = uploaded.get(m);
@@ -387,19 +386,22 @@ public final class CudaBackend implements Backend {
         }
         long address = track(Cuda.alloc(2L * m.rows * m.cols));
         int rowsPerCopy = Math.max(1, Math.min(m.rows, UPLOAD_CHUNK / m.cols));
-        float[] row = new float[m.cols];
-        short[] block = new short[rowsPerCopy * m.cols];
-        try (ShortPointer host = new ShortPointer(block.length)) {
+        short[] bf16 = m.isBf16() ? m.bf16() : null;   // [rows * cols]
+        float[] f32 = m.isBf16() ? null : m.f32();     // [rows * cols]
+        short[] rounded = f32 != null ? new short[rowsPerCopy * m.cols] : null; // [rowsPerCopy * cols]
+        try (ShortPointer host = new ShortPointer((long) rowsPerCopy * m.cols)) {
             for (int r0 = 0; r0 < m.rows; r0 += rowsPerCopy) {
-                int rows = Math.min(rowsPerCopy, m.rows - r0);
-                for (int r = 0; r < rows; r++) {
-                    m.copyRow(r0 + r, row, 0);
-                    for (int col = 0; col < m.cols; col++) {
-                        block[r * m.cols + col] = DType.floatToBf16(row[col]);
+                int from = r0 * m.cols;
+                int n = Math.min(rowsPerCopy, m.rows - r0) * m.cols;
+                if (bf16 != null) {
+                    host.put(bf16, from, n);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        rounded[i] = DType.floatToBf16(f32[from + i]);
                     }
+                    host.put(rounded, 0, n);
                 }
-                host.put(block, 0, rows * m.cols);
-                Cuda.toDevice(address + 2L * r0 * m.cols, host, 2L * rows * m.cols);
+                Cuda.toDevice(address + 2L * from, host, 2L * n);
             }
         }
         DeviceMatrix d = new DeviceMatrix(address, m.rows, m.cols, slicesFor(m.rows, m.cols));

@@ -1,6 +1,5 @@
 package io.flinkglm.runtime.backend.cpu;
 
-import io.flinkglm.runtime.model.Matrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -82,13 +81,13 @@ public final class CpuRoofline {
     /** GFLOPS of 16-token products over {@code distinct} matrices, cycled so that 400 products run. */
     private static double product(int distinct) {
         SplittableRandom random = new SplittableRandom(1);
-        Matrix[] matrices = new Matrix[distinct];
+        PanelMatrix[] matrices = new PanelMatrix[distinct];
         for (int m = 0; m < distinct; m++) {
             short[] bits = new short[ROWS * COLS];
             for (int i = 0; i < bits.length; i++) {
                 bits[i] = (short) (0x3c00 + random.nextInt(256) - 128);
             }
-            matrices[m] = Matrix.ofBf16(ROWS, COLS, bits);
+            matrices[m] = PanelMatrix.ofBf16(ROWS, COLS, bits);
         }
         float[] x = new float[TOKENS * COLS];
         for (int i = 0; i < x.length; i++) {
@@ -102,7 +101,7 @@ public final class CpuRoofline {
         for (int rep = 0; rep < 4; rep++) {
             long start = System.nanoTime();
             for (int i = 0; i < STREAMED; i++) {
-                Matrix w = matrices[i % distinct];
+                PanelMatrix w = matrices[i % distinct];
                 Parallel.forEach(panels / 8, task -> kernels.matmulPanels(w, prepared, TOKENS, out, task * 8, task * 8 + 8));
             }
             long nanos = System.nanoTime() - start;
