@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend.cuda;
 
 import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.BackendDiagnostics;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.model.DType;
@@ -21,6 +22,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The GLM-4 forward pass on an NVIDIA GPU, the same network as the CPU backend: weights resident
@@ -46,7 +48,7 @@ import java.util.Map;
  * }
  * }</pre>
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, BackendDiagnostics {
     /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
     static final int GEMM_MIN_TOKENS = 16;
     private static final int LINEAR_WARPS_PER_BLOCK = 8;
@@ -169,6 +171,16 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public Optional<BackendDiagnostics> diagnostics() {
+        return Optional.of(this);
+    }
+
+    @Override
+    public String deviceName() {
+        return device.name();
+    }
+
+    @Override
     public synchronized KvCache newKvCache(int numBlocks, int blockSize) {
         return new CudaKvCache(device, c, numBlocks, blockSize);
     }
@@ -182,8 +194,14 @@ public final class CudaBackend implements Backend {
         return (long) (Cuda.memoryInfo()[0] * fraction);
     }
 
+    @Override
+    public String memoryBandwidthKind() {
+        return "device memory copy (read + write)";
+    }
+
     /** Device-to-device copy bandwidth in GB/s (bytes read plus written), the bench's HBM reference. */
-    public synchronized double measureCopyBandwidthGbs(long bytes, int repeats) {
+    @Override
+    public synchronized double measureMemoryBandwidthGbs(long bytes, int repeats) {
         device.bind();
         long a = Cuda.alloc(bytes);
         long b = Cuda.alloc(bytes);
@@ -206,7 +224,8 @@ public final class CudaBackend implements Backend {
      * The cuBLAS bf16 GEMM rate in TFLOP/s for {@code [m, k] x [k, n]} (float32 out, as the
      * projections run), the bench's reference for prefill. Operands are left uninitialised.
      */
-    public synchronized double measureGemmTflops(int m, int n, int k, int repeats) {
+    @Override
+    public synchronized double measureMatmulTflops(int m, int n, int k, int repeats) {
         device.bind();
         long a = Cuda.alloc(2L * n * k);
         long b = Cuda.alloc(2L * m * k);
@@ -276,6 +295,7 @@ public final class CudaBackend implements Backend {
      * plus {@code "device_total"} (their sum) and {@code "wall"} (the whole call, host work and
      * launch gaps included). For benchmarks; the timing itself adds a little to the wall time.
      */
+    @Override
     public synchronized Map<String, Double> profileForward(KvCache kvCache, List<SequenceChunk> chunks) {
         device.bind();
         try (KernelTimer timer = new KernelTimer()) {
