@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
  * them awake. One forward step at a time uses the pool; a second caller (another engine in the same
  * JVM) runs its items on its own thread rather than waiting.
  *
- * <p>Public for the benchmarks (io.flinkglm.runtime.tools), whose probes load the cores exactly as
+ * <p>Public for the benchmarks (the tools package, in the test-jar), whose probes load the cores as
  * the forward pass does.
  */
 public final class Parallel {
