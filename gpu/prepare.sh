@@ -2,7 +2,8 @@
 # gpu/prepare.sh: packs what the lent GPU machine needs to run gpu-runtime, into .gpu/ (git-ignored).
 # Runs here, on the development machine. That machine has no JDK and reaches no Maven repository, so
 # the device call carries (carry: [".gpu"], 64 MiB at most with the working tree):
-#   .gpu/lib/      gpu-runtime.jar and its runtime dependencies (Jackson, JavaCPP, the CUDA presets)
+#   .gpu/lib/      gpu-runtime.jar, gpu-runtime-tools.jar (the test-jar: CudaCheck and the bench command)
+#                  and their runtime dependencies (Jackson, JavaCPP, the CUDA presets)
 #   .gpu/jdk/      a Java 17 runtime cut down by jlink to the modules those jars use
 #   .gpu/vectors/  the golden vectors from ../shared/glm4/vectors, when present (../shared does not travel)
 # Then gpu/run-checks.sh runs there. See gpu/README.md.
@@ -26,11 +27,16 @@ echo "prepare: collecting jars into .gpu/lib" >&2
 rm -rf "${gpu:?}/lib" "$gpu/jdk" "$gpu/vectors"
 mkdir -p "$gpu/lib"
 mvn_try -pl gpu-runtime dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$gpu/lib"
-# The main jar only: not the -tests, -sources or -javadoc jars beside it.
-jar=$(find gpu-runtime/target -maxdepth 1 -name 'gpu-runtime-*.jar' \
-        ! -name '*-tests.jar' ! -name '*-sources.jar' ! -name '*-javadoc.jar' | head -n 1)
-[ -n "$jar" ] || { echo "prepare: no gpu-runtime jar in gpu-runtime/target after the build" >&2; exit 1; }
+# The main jar, and the test-jar that holds the tools (CudaCheck, bench): not the -sources or
+# -javadoc jars beside them, nor bin/glm's copies (gpu-runtime.jar, gpu-runtime-tools.jar).
+jar=$(find gpu-runtime/target -maxdepth 1 -name 'gpu-runtime-*[0-9T].jar' | head -n 1)
+tools_jar=$(find gpu-runtime/target -maxdepth 1 -name 'gpu-runtime-*[0-9T]-tests.jar' | head -n 1)
+[ -n "$jar" ] && [ -n "$tools_jar" ] ||
+  { echo "prepare: no gpu-runtime jar and test-jar in gpu-runtime/target after the build" >&2; exit 1; }
 cp "$jar" "$gpu/lib/gpu-runtime.jar"
+cp "$tools_jar" "$gpu/lib/gpu-runtime-tools.jar"
+unzip -l "$gpu/lib/gpu-runtime-tools.jar" | grep -q 'io/flinkglm/runtime/tools/CudaCheck.class' ||
+  { echo "prepare: gpu-runtime-tools.jar has no io.flinkglm.runtime.tools.CudaCheck, which gpu/run-checks.sh runs" >&2; exit 1; }
 # The H200 machine is x86-64 Linux: native jars for other platforms (a *-platform dependency pulls
 # them all) would only take up the 64 MiB.
 find "$gpu/lib" -name '*.jar' -regextype posix-extended \
@@ -50,7 +56,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "prepare: warning: no CUDA jars yet (${missing[*]}); only the cpu backend will run on the device" >&2
 fi
 
-# Modules: what jdeps finds in the jars, plus a floor. java.desktop is left out on purpose (11 MiB of the
+# Modules: what jdeps finds in the jars (the test-jar's JUnit classes name modules of jars that do
+# not travel; --ignore-missing-deps passes over them), plus a floor. java.desktop is left out on purpose (11 MiB of the
 # 64): Jackson and SnakeYAML name it only for java.beans, an optional dependency of both, and the
 # smoke test below runs the CLI without it.
 echo "prepare: linking a Java runtime into .gpu/jdk" >&2
@@ -77,6 +84,10 @@ glm make-model --preset tiny --dtype bf16 --out "$scratch/tiny" >/dev/null
 glm generate --model "$scratch/tiny" --tokens 1,2,3 --max-tokens 4 >"$scratch/generate.json"
 grep -q '"token_ids"' "$scratch/generate.json" ||
   { echo "prepare: generate on .gpu/jdk printed no output tokens:" >&2; cat "$scratch/generate.json" >&2; exit 1; }
+# bench comes from the tools jar: its presence is what run-checks.sh's bench step needs.
+glm bench --model "$scratch/tiny" --prompt-tokens 16 --decode-tokens 2 --step-batches 1 >"$scratch/bench.json"
+grep -q '"fraction_of_roofline"' "$scratch/bench.json" ||
+  { echo "prepare: bench on .gpu/jdk printed no decode step:" >&2; cat "$scratch/bench.json" >&2; exit 1; }
 
 size_mib=$(du -sm "$gpu" | cut -f1)
 # What travels besides .gpu: tracked files and untracked ones git does not ignore.

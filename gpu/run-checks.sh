@@ -115,9 +115,9 @@ if [ $correctness -eq 1 ]; then
   done
   vectors=()
   [ -d .gpu/vectors ] && vectors=(--vectors .gpu/vectors)
-  run_step correctness "$T_CORRECTNESS" "${java[@]}" -Xmx8g io.flinkglm.runtime.backend.cuda.CudaCheck \
+  run_step correctness "$T_CORRECTNESS" "${java[@]}" -Xmx8g io.flinkglm.runtime.tools.CudaCheck \
     --model /tmp/m-tiny "${vectors[@]}"
-  run_step correctness-small "$T_CORRECTNESS" "${java[@]}" -Xmx8g io.flinkglm.runtime.backend.cuda.CudaCheck \
+  run_step correctness-small "$T_CORRECTNESS" "${java[@]}" -Xmx8g io.flinkglm.runtime.tools.CudaCheck \
     --model /tmp/m-small
 fi
 

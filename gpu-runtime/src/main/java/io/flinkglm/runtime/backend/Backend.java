@@ -3,6 +3,7 @@ package io.flinkglm.runtime.backend;
 import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Where the forward pass runs. The engine talks only to this interface and never asks which
@@ -31,6 +32,11 @@ public interface Backend extends AutoCloseable {
      * logits of its last position ({@code [1][vocab]}) or of every position ({@code [n][vocab]}).
      */
     float[][][] forward(KvCache kv, List<SequenceChunk> chunks);
+
+    /** The device's own probes and profiler, where the backend has a device apart from the host. */
+    default Optional<BackendDiagnostics> diagnostics() {
+        return Optional.empty();
+    }
 
     @Override
     default void close() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ServiceLoader;
 
 /**
  * {@code bin/glm}: the runtime's command line. JSON on stdout, messages on stderr, exit code 0 on
@@ -22,10 +23,14 @@ public final class Glm {
         COMMANDS.put("logits", new LogitsCommand());
         COMMANDS.put("generate", new GenerateCommand());
         COMMANDS.put("make-model", new MakeModelCommand());
-        COMMANDS.put("bench", new BenchCommand());
         COMMANDS.put("tokenize", new TokenizeCommand());
         COMMANDS.put("detokenize", new DetokenizeCommand());
         COMMANDS.put("render", new RenderCommand());
+        // Benchmarks stay out of the main jar: bench comes from the test-jar, which bin/glm puts on
+        // the classpath (see Command).
+        for (Command tool : ServiceLoader.load(Command.class)) {
+            COMMANDS.putIfAbsent(tool.name(), tool);
+        }
     }
 
     private Glm() {}

@@ -1,144 +1,125 @@
 package io.flinkglm.runtime.model;
 
+import java.util.function.Function;
+
 /**
- * A weight matrix of shape nn.Linear {@code [rows = out, cols = in]}, kept in the dtype the
- * checkpoint stores: bf16 stays bf16 (widened inside the kernels, exactly), f32 stays f32. Exactly
- * one of {@link #f32} and {@link #bf16} is non-null.
+ * A weight matrix of shape nn.Linear {@code [rows = out, cols = in]} as the checkpoint stores it:
+ * row-major, bf16 kept as bf16 bits, f32 as floats (F16 is widened to f32 at load). No backend's
+ * layout lives here.
  *
- * <p>The data is stored in <em>panels</em> of {@link #PANEL} rows, repacked once when the matrix is
- * built. A panel is column-major in 32-bit words: word {@code j} of the panel's 16 rows lies
- * together, so one 16-float vector load reads 16 rows at one input index and a batch of tokens
- * shares it as an outer product (see the CPU kernels). A word is one f32 column, or for bf16 the
- * pair of columns {@code 2j} (low half) and {@code 2j + 1} (high half). Element {@code (r, c)}
- * therefore sits at word {@code (r / 16) * 16 * words + (c / unit) * 16 + r % 16}. The last panel
- * is padded with zero rows, and an odd bf16 width with a zero column; everything else is the
- * checkpoint's values in the same dtype, with no second copy.
+ * <p>A backend whose kernels want another layout builds it once through {@link #laidOut}, which
+ * hands it the row-major arrays and keeps only what it builds: repacking in place, a 9B model's
+ * 18.8 GB are never held twice. After that the row-major accessors refuse, naming the layout that
+ * took the data; a backend that reads row-major weights (cuda uploads them) is created first, or
+ * from a freshly loaded model.
  *
  * <pre>{@code
- * Matrix w = Matrix.ofFloats(2, 3, new float[] {1, 2, 3, 4, 5, 6}); // row-major in, panels inside
+ * Matrix w = Matrix.ofFloats(2, 3, new float[] {1, 2, 3, 4, 5, 6});
  * float x = w.get(1, 2); // 6
  * }</pre>
  */
 public final class Matrix {
-    /** Rows per panel: one AVX-512 float vector; narrower SIMD reads a panel in several loads. */
-    public static final int PANEL = 16;
-
     public final int rows;
     public final int cols;
-    /** 32-bit words per row inside a panel: {@code cols} for f32, {@code ceil(cols / 2)} for bf16. */
-    public final int words;
-    public final float[] f32;  // [panels * PANEL * words] or null
-    public final short[] bf16; // [panels * PANEL * words * 2] bf16 bits, or null
+    private final boolean bf16;
+    private float[] f32Data;  // [rows * cols] row-major; null when bf16 or once laid out
+    private short[] bf16Data; // [rows * cols] bf16 bits, row-major; null when f32 or once laid out
+    private Object laidOut;   // the layout built from the data by laidOut, or null
 
     private Matrix(int rows, int cols, float[] f32, short[] bf16) {
+        int length = f32 != null ? f32.length : bf16.length;
+        if ((long) rows * cols != length) {
+            throw new IllegalArgumentException(rows + "x" + cols + " matrix given " + length + " elements");
+        }
         this.rows = rows;
         this.cols = cols;
-        this.words = f32 != null ? cols : (cols + 1) / 2;
-        this.f32 = f32;
-        this.bf16 = bf16;
+        this.bf16 = bf16 != null;
+        this.f32Data = f32;
+        this.bf16Data = bf16;
     }
 
-    /**
-     * A matrix of {@code data} given row-major. Takes the array: when no padding is needed
-     * (rows a multiple of 16) it is repacked in place, so loading never holds two copies.
-     */
+    /** A matrix of floats given row-major; takes the array. */
     public static Matrix ofFloats(int rows, int cols, float[] data) {
-        checkLength(rows, cols, data.length);
-        float[] packed = panelLength(rows, cols) == data.length ? data : new float[(int) panelLength(rows, cols)];
-        float[] panel = new float[PANEL * cols];
-        for (int p = 0; p < panels(rows); p++) {
-            int r0 = p * PANEL;
-            int n = Math.min(PANEL, rows - r0);
-            System.arraycopy(data, r0 * cols, panel, 0, n * cols);
-            java.util.Arrays.fill(panel, n * cols, PANEL * cols, 0f);
-            int base = r0 * cols;
-            for (int i = 0; i < PANEL; i++) {
-                for (int c = 0; c < cols; c++) {
-                    packed[base + c * PANEL + i] = panel[i * cols + c];
-                }
-            }
-        }
-        return new Matrix(rows, cols, packed, null);
+        return new Matrix(rows, cols, data, null);
     }
 
-    /**
-     * A matrix of bf16 bits given row-major. Takes the array: when no padding is needed (rows a
-     * multiple of 16, cols even) it is repacked in place, so loading never holds two copies.
-     */
+    /** A matrix of bf16 bits given row-major; takes the array. */
     public static Matrix ofBf16(int rows, int cols, short[] data) {
-        checkLength(rows, cols, data.length);
-        int words = (cols + 1) / 2;
-        long length = 2 * panelLength(rows, words);
-        short[] packed = length == data.length ? data : new short[(int) length];
-        short[] panel = new short[PANEL * cols];
-        for (int p = 0; p < panels(rows); p++) {
-            int r0 = p * PANEL;
-            int n = Math.min(PANEL, rows - r0);
-            System.arraycopy(data, r0 * cols, panel, 0, n * cols);
-            java.util.Arrays.fill(panel, n * cols, PANEL * cols, (short) 0);
-            int base = 2 * r0 * words;
-            for (int i = 0; i < PANEL; i++) {
-                for (int c = 0; c < cols; c++) {
-                    packed[base + 2 * ((c / 2) * PANEL + i) + c % 2] = panel[i * cols + c];
-                }
-            }
-        }
-        return new Matrix(rows, cols, null, packed);
+        return new Matrix(rows, cols, null, data);
     }
 
     public boolean isBf16() {
-        return bf16 != null;
+        return bf16;
     }
 
-    /** Number of panels, the last one possibly padded. */
-    public int panels() {
-        return panels(rows);
+    /** The row-major floats ({@code [rows * cols]}) of an f32 matrix. */
+    public synchronized float[] f32() {
+        checkRowMajor();
+        if (bf16) {
+            throw new IllegalStateException(rows + "x" + cols + " matrix is bf16: read bf16()");
+        }
+        return f32Data;
     }
 
-    /** Activations per token that a kernel reads: {@code cols}, rounded up to a whole bf16 word. */
-    public int paddedCols() {
-        return f32 != null ? cols : 2 * words;
+    /** The row-major bf16 bits ({@code [rows * cols]}) of a bf16 matrix. */
+    public synchronized short[] bf16() {
+        checkRowMajor();
+        if (!bf16) {
+            throw new IllegalStateException(rows + "x" + cols + " matrix is f32: read f32()");
+        }
+        return bf16Data;
     }
 
     public float get(int row, int col) {
-        int word = (row / PANEL) * PANEL * words + (f32 != null ? col : col / 2) * PANEL + row % PANEL;
-        return f32 != null ? f32[word] : DType.bf16ToFloat(bf16[2 * word + col % 2]);
+        int i = row * cols + col;
+        return bf16 ? DType.bf16ToFloat(bf16()[i]) : f32()[i];
     }
 
     /** Copies one row, widened to f32, into {@code out[offset..offset+cols)}. */
     public void copyRow(int row, float[] out, int offset) {
-        int first = (row / PANEL) * PANEL * words + row % PANEL;
-        if (f32 != null) {
+        if (bf16) {
+            short[] data = bf16();
             for (int c = 0; c < cols; c++) {
-                out[offset + c] = f32[first + c * PANEL];
+                out[offset + c] = DType.bf16ToFloat(data[row * cols + c]);
             }
         } else {
-            for (int c = 0; c < cols; c++) {
-                out[offset + c] = DType.bf16ToFloat(bf16[2 * (first + (c / 2) * PANEL) + c % 2]);
-            }
+            System.arraycopy(f32(), row * cols, out, offset, cols);
         }
     }
 
-    /** Bytes a forward step streams through this matrix (padding included). */
+    /** Bytes of the checkpoint's values: what a forward step streams through this matrix. */
     public long bytes() {
-        return f32 != null ? 4L * f32.length : 2L * bf16.length;
+        return (long) rows * cols * (bf16 ? 2 : 4);
     }
 
-    private static int panels(int rows) {
-        return (rows + PANEL - 1) / PANEL;
-    }
-
-    private static long panelLength(int rows, int words) {
-        return (long) panels(rows) * PANEL * words;
-    }
-
-    private static void checkLength(int rows, int cols, int length) {
-        if ((long) rows * cols != length) {
-            throw new IllegalArgumentException(rows + "x" + cols + " matrix given " + length + " elements");
+    /**
+     * This matrix in a backend's own layout, built once. The first call runs {@code build} on this
+     * matrix (it reads the row-major arrays, and may repack them in place), keeps the result and
+     * drops the row-major arrays; later calls for the same layout return that result, so every
+     * backend of that kind on this model shares it.
+     *
+     * @throws IllegalStateException when another layout already took the data
+     */
+    public synchronized <T> T laidOut(Class<T> layout, Function<Matrix, T> build) {
+        if (laidOut == null) {
+            T built = build.apply(this);
+            f32Data = null;
+            bf16Data = null;
+            laidOut = built;
         }
-        if (2 * panelLength(rows, (cols + 1) / 2) > Integer.MAX_VALUE - 8) {
-            throw new IllegalArgumentException(rows + "x" + cols + " matrix padded to panels of " + PANEL
-                    + " rows has more elements than one Java array holds");
+        if (!layout.isInstance(laidOut)) {
+            throw new IllegalStateException(rows + "x" + cols + " matrix is already laid out as "
+                    + laidOut.getClass().getSimpleName() + ", not " + layout.getSimpleName()
+                    + ": load the model again for a backend that needs another layout");
+        }
+        return layout.cast(laidOut);
+    }
+
+    private void checkRowMajor() {
+        if (laidOut != null) {
+            throw new IllegalStateException(rows + "x" + cols + " matrix was handed to a backend as "
+                    + laidOut.getClass().getSimpleName() + " and holds no row-major data any more: create a backend"
+                    + " that reads row-major weights (cuda) before that one, or from a freshly loaded model");
         }
     }
 }

@@ -10,9 +10,9 @@ import java.util.regex.Pattern;
 
 /**
  * Reads a checkpoint's tensors into {@link ModelWeights}, checking every name and shape against the
- * config. bf16 matrices stay bf16 in memory (a 9B model needs 18.8 GB, not 37.6 GB), repacked in
- * place into {@link Matrix}'s panels; F16 matrices are widened to f32 at load, because the kernels
- * widen only bf16 (GLM-4 ships in bf16).
+ * config. bf16 matrices stay bf16 in memory (a 9B model needs 18.8 GB, not 37.6 GB), row-major
+ * as stored; F16 matrices are widened to f32 at load, because the kernels widen only bf16 (GLM-4
+ * ships in bf16).
  */
 final class ModelLoader {
     private final Checkpoint ckpt;

@@ -5,7 +5,8 @@ import java.util.List;
 /**
  * All weights of a GLM-4 network, named as in ../shared/glm4/SPEC.md. q, k and v are stored fused
  * (rows {@code [q | k | v]}, as the original checkpoint's {@code query_key_value}) so one pass over
- * the weights produces all three projections.
+ * the weights produces all three projections. Matrices are row-major, as loaded; a backend that
+ * wants its own layout builds it from them ({@link Matrix#laidOut}).
  */
 public record ModelWeights(
         Matrix embed,              // [vocab, hidden]

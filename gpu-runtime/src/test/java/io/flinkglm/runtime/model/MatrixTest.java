@@ -1,39 +1,40 @@
 package io.flinkglm.runtime.model;
 
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Panel packing keeps every element where get and copyRow find it, whatever the shape. */
+/** A matrix holds the checkpoint's values row-major until one backend layout takes them over. */
 class MatrixTest {
 
-    @ParameterizedTest
-    @CsvSource({"f32,16,8", "f32,37,5", "bf16,32,6", "bf16,37,7", "bf16,3,1"})
-    void rowsReadBackAsGivenRowMajor(String dtype, int rows, int cols) {
-        float[] rowMajor = new float[rows * cols];
-        for (int i = 0; i < rowMajor.length; i++) {
-            rowMajor[i] = i + 1; // small integers: exact in bf16
-        }
-        Matrix m;
-        if (dtype.equals("f32")) {
-            m = Matrix.ofFloats(rows, cols, rowMajor.clone());
-        } else {
-            short[] bits = new short[rowMajor.length];
-            for (int i = 0; i < bits.length; i++) {
-                bits[i] = DType.floatToBf16(rowMajor[i] % 256);
-                rowMajor[i] = rowMajor[i] % 256;
-            }
-            m = Matrix.ofBf16(rows, cols, bits);
-        }
+    @Test
+    void rowsReadBackAsGivenRowMajor() {
+        Matrix m = Matrix.ofBf16(2, 3, new short[] {
+                DType.floatToBf16(1), DType.floatToBf16(2), DType.floatToBf16(3),
+                DType.floatToBf16(4), DType.floatToBf16(5), DType.floatToBf16(6)});
 
-        float[] copied = new float[rows * cols];
-        for (int r = 0; r < rows; r++) {
-            m.copyRow(r, copied, r * cols);
-            for (int c = 0; c < cols; c++) {
-                assertThat(m.get(r, c)).as("(%d, %d)", r, c).isEqualTo(rowMajor[r * cols + c]);
-            }
-        }
-        assertThat(copied).isEqualTo(rowMajor);
+        float[] row = new float[3];
+        m.copyRow(1, row, 0);
+
+        assertThat(row).containsExactly(4f, 5f, 6f);
+        assertThat(m.get(0, 2)).isEqualTo(3f);
+        assertThat(m.bytes()).isEqualTo(12);
+    }
+
+    @Test
+    void aLayoutIsBuiltOnceFromTheRowMajorDataWhichItThenOwns() {
+        float[] data = {1, 2, 3, 4};
+        Matrix m = Matrix.ofFloats(2, 2, data);
+
+        StringBuilder built = m.laidOut(StringBuilder.class, w -> new StringBuilder().append(w.f32()[3]));
+        StringBuilder again = m.laidOut(StringBuilder.class, w -> new StringBuilder("rebuilt"));
+
+        assertThat(again).isSameAs(built).hasToString("4.0");
+        assertThatThrownBy(m::f32).isInstanceOf(IllegalStateException.class).hasMessageContaining("StringBuilder");
+        assertThatThrownBy(() -> m.laidOut(String.class, w -> "other"))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("load the model again");
+        assertThat(m.rows).isEqualTo(2);
+        assertThat(m.bytes()).isEqualTo(16);
     }
 }

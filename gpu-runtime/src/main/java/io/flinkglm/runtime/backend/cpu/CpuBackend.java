@@ -4,9 +4,7 @@ import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.model.Glm4Model;
-import io.flinkglm.runtime.model.Matrix;
 import io.flinkglm.runtime.model.ModelConfig;
-import io.flinkglm.runtime.model.ModelWeights;
 
 import java.util.List;
 
@@ -38,7 +36,7 @@ public final class CpuBackend implements Backend {
 
     private final Glm4Model model;
     private final ModelConfig c;
-    private final ModelWeights w;
+    private final CpuWeights w;
     private final Kernels kernels;
     private final Rope rope;
 
@@ -49,7 +47,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend(Glm4Model model, Kernels kernels) {
         this.model = model;
         this.c = model.config();
-        this.w = model.weights();
+        this.w = CpuWeights.of(model.weights()); // the first CPU backend on a model repacks it
         this.kernels = kernels;
         this.rope = new Rope(c.rotaryDim(), c.ropeTheta());
     }
@@ -95,7 +93,7 @@ public final class CpuBackend implements Backend {
         float[] prepared = new float[padded * widest];      // one product's activations, as the kernels read them
 
         for (int l = 0; l < c.numLayers(); l++) {
-            ModelWeights.Layer layer = w.layers().get(l);
+            CpuWeights.Layer layer = w.layers().get(l);
 
             rmsNorm(x, layer.inputNorm(), xn, n);
             matmul(layer.qkv(), xn, n, qkv, prepared);
@@ -151,7 +149,7 @@ public final class CpuBackend implements Backend {
      * prefill goes {@link #TOKEN_SLICE} tokens at a time, so that the activations each pair of
      * weight strips runs over stay in L2 (see the constant).
      */
-    private void matmul(Matrix m, float[] x, int tokens, float[] out, float[] scratch) {
+    private void matmul(PanelMatrix m, float[] x, int tokens, float[] out, float[] scratch) {
         if (tokens <= TOKEN_SLICE) {
             matmulSlice(m, x, 0, tokens, out, scratch);
             return;
@@ -165,7 +163,7 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    private void matmulSlice(Matrix m, float[] x, int from, int tokens, float[] out, float[] scratch) {
+    private void matmulSlice(PanelMatrix m, float[] x, int from, int tokens, float[] out, float[] scratch) {
         float[] prepared = kernels.prepare(m, x, from, tokens, scratch);
         int panels = m.panels();
         int tasks = (panels + PANELS_PER_TASK - 1) / PANELS_PER_TASK;

@@ -1,6 +1,5 @@
 package io.flinkglm.runtime.backend.cpu;
 
-import io.flinkglm.runtime.model.Matrix;
 
 import java.util.logging.Logger;
 
@@ -48,22 +47,22 @@ public abstract class Kernels {
      * needs it. O(tokens * cols) against the product's O(rows * cols); called once per matrix
      * product, before the panels are split over the cores.
      */
-    public final float[] prepare(Matrix w, float[] x, int tokens) {
+    public final float[] prepare(PanelMatrix w, float[] x, int tokens) {
         return prepare(w, x, tokens, null);
     }
 
     /**
-     * {@link #prepare(Matrix, float[], int)} into {@code scratch} when it has room for
+     * {@link #prepare(PanelMatrix, float[], int)} into {@code scratch} when it has room for
      * {@code w.paddedCols() * paddedTokens(tokens)} floats. A forward step reuses one buffer for
      * all its products: allocating (and so zeroing) a fresh one each time cost a 16-token step of
      * the 0.5B model about 2 ms, as much as the transposition itself.
      */
-    public final float[] prepare(Matrix w, float[] x, int tokens, float[] scratch) {
+    public final float[] prepare(PanelMatrix w, float[] x, int tokens, float[] scratch) {
         return prepare(w, x, 0, tokens, scratch);
     }
 
-    /** {@link #prepare(Matrix, float[], int, float[])} of the tokens whose rows start at {@code x[from]}. */
-    public final float[] prepare(Matrix w, float[] x, int from, int tokens, float[] scratch) {
+    /** {@link #prepare(PanelMatrix, float[], int, float[])} of the tokens whose rows start at {@code x[from]}. */
+    public final float[] prepare(PanelMatrix w, float[] x, int from, int tokens, float[] scratch) {
         int cols = w.cols;
         if (tokens == 1 && w.paddedCols() == cols && from == 0) {
             return x;
@@ -94,7 +93,7 @@ public abstract class Kernels {
      * @param out room for {@code paddedTokens(tokens) * w.rows} floats: the padding tokens' rows
      *            are scratch
      */
-    public abstract void matmulPanels(Matrix w, float[] x, int tokens, float[] out, int p0, int p1);
+    public abstract void matmulPanels(PanelMatrix w, float[] x, int tokens, float[] out, int p0, int p1);
 
     /** {@code sum a[ao + i] * b[bo + i]} for i < n. */
     public abstract float dot(float[] a, int ao, float[] b, int bo, int n);

@@ -1,6 +1,5 @@
 package io.flinkglm.runtime.backend.cpu;
 
-import io.flinkglm.runtime.model.Matrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -25,13 +24,13 @@ final class PanelTiles {
     private static final VectorSpecies<Float> F = VectorKernels.F;
     private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
     /** bf16 values from one word of a strip to the next: a panel's row of 16 words. */
-    private static final int BF16_STEP = 2 * Matrix.PANEL;
+    private static final int BF16_STEP = 2 * PanelMatrix.PANEL;
 
     private PanelTiles() {}
 
-    /** The word index of row {@code r}'s first word; a strip steps from there by {@link Matrix#PANEL}. */
-    private static int firstWord(Matrix w, int r) {
-        return (r / Matrix.PANEL) * Matrix.PANEL * w.words + r % Matrix.PANEL;
+    /** The word index of row {@code r}'s first word; a strip steps from there by {@link PanelMatrix#PANEL}. */
+    private static int firstWord(PanelMatrix w, int r) {
+        return (r / PanelMatrix.PANEL) * PanelMatrix.PANEL * w.words + r % PanelMatrix.PANEL;
     }
 
     /** The even columns of L bf16 words loaded as ints: the low halves, moved up to f32 position. */
@@ -44,7 +43,7 @@ final class PanelTiles {
         return words.lanewise(VectorOperators.AND, 0xFFFF0000).reinterpretAsFloats();
     }
 
-    static void bf16Tokens8(Matrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
+    static void bf16Tokens8(PanelMatrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
             float[] out, int ostride, int oa, int ob) {
         short[] m = w.bf16;
         int a = 2 * firstWord(w, ra);
@@ -139,7 +138,7 @@ final class PanelTiles {
         b7.intoArray(out, (t + 7) * ostride + ob);
     }
 
-    static void bf16Tokens4(Matrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
+    static void bf16Tokens4(PanelMatrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
             float[] out, int ostride, int oa, int ob) {
         short[] m = w.bf16;
         int a = 2 * firstWord(w, ra);
@@ -194,7 +193,7 @@ final class PanelTiles {
         b3.intoArray(out, (t + 3) * ostride + ob);
     }
 
-    static void bf16Tokens1(Matrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
+    static void bf16Tokens1(PanelMatrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
             float[] out, int ostride, int oa, int ob) {
         short[] m = w.bf16;
         int a = 2 * firstWord(w, ra);
@@ -219,7 +218,7 @@ final class PanelTiles {
         b0.intoArray(out, t * ostride + ob);
     }
 
-    static void f32Tokens8(Matrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
+    static void f32Tokens8(PanelMatrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
             float[] out, int ostride, int oa, int ob) {
         float[] m = w.f32;
         int a = firstWord(w, ra);
@@ -241,8 +240,8 @@ final class PanelTiles {
         FloatVector a7 = FloatVector.fromArray(F, out, (t + 7) * ostride + oa);
         FloatVector b7 = FloatVector.fromArray(F, out, (t + 7) * ostride + ob);
         for (int j = j0, k = j0 * tokens + t; j < j1; j++, k += tokens) {
-            FloatVector wa = FloatVector.fromArray(F, m, a + j * Matrix.PANEL);
-            FloatVector wb = FloatVector.fromArray(F, m, b + j * Matrix.PANEL);
+            FloatVector wa = FloatVector.fromArray(F, m, a + j * PanelMatrix.PANEL);
+            FloatVector wb = FloatVector.fromArray(F, m, b + j * PanelMatrix.PANEL);
             FloatVector x0 = FloatVector.broadcast(F, x[k]);
             a0 = wa.fma(x0, a0);
             b0 = wb.fma(x0, b0);
@@ -286,7 +285,7 @@ final class PanelTiles {
         b7.intoArray(out, (t + 7) * ostride + ob);
     }
 
-    static void f32Tokens4(Matrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
+    static void f32Tokens4(PanelMatrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
             float[] out, int ostride, int oa, int ob) {
         float[] m = w.f32;
         int a = firstWord(w, ra);
@@ -300,8 +299,8 @@ final class PanelTiles {
         FloatVector a3 = FloatVector.fromArray(F, out, (t + 3) * ostride + oa);
         FloatVector b3 = FloatVector.fromArray(F, out, (t + 3) * ostride + ob);
         for (int j = j0, k = j0 * tokens + t; j < j1; j++, k += tokens) {
-            FloatVector wa = FloatVector.fromArray(F, m, a + j * Matrix.PANEL);
-            FloatVector wb = FloatVector.fromArray(F, m, b + j * Matrix.PANEL);
+            FloatVector wa = FloatVector.fromArray(F, m, a + j * PanelMatrix.PANEL);
+            FloatVector wb = FloatVector.fromArray(F, m, b + j * PanelMatrix.PANEL);
             FloatVector x0 = FloatVector.broadcast(F, x[k]);
             a0 = wa.fma(x0, a0);
             b0 = wb.fma(x0, b0);
@@ -325,7 +324,7 @@ final class PanelTiles {
         b3.intoArray(out, (t + 3) * ostride + ob);
     }
 
-    static void f32Tokens1(Matrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
+    static void f32Tokens1(PanelMatrix w, int ra, int rb, int j0, int j1, float[] x, int tokens, int t,
             float[] out, int ostride, int oa, int ob) {
         float[] m = w.f32;
         int a = firstWord(w, ra);
@@ -333,8 +332,8 @@ final class PanelTiles {
         FloatVector a0 = FloatVector.fromArray(F, out, t * ostride + oa);
         FloatVector b0 = FloatVector.fromArray(F, out, t * ostride + ob);
         for (int j = j0, k = j0 * tokens + t; j < j1; j++, k += tokens) {
-            FloatVector wa = FloatVector.fromArray(F, m, a + j * Matrix.PANEL);
-            FloatVector wb = FloatVector.fromArray(F, m, b + j * Matrix.PANEL);
+            FloatVector wa = FloatVector.fromArray(F, m, a + j * PanelMatrix.PANEL);
+            FloatVector wb = FloatVector.fromArray(F, m, b + j * PanelMatrix.PANEL);
             FloatVector x0 = FloatVector.broadcast(F, x[k]);
             a0 = wa.fma(x0, a0);
             b0 = wb.fma(x0, b0);

@@ -15,9 +15,12 @@ import java.util.function.IntConsumer;
  * short while after each job before they park, as llama.cpp's threads do, and the next job finds
  * them awake. One forward step at a time uses the pool; a second caller (another engine in the same
  * JVM) runs its items on its own thread rather than waiting.
+ *
+ * <p>Public for the benchmarks (the tools package, in the test-jar), whose probes load the cores as
+ * the forward pass does.
  */
-final class Parallel {
-    static final int THREADS = Math.max(1, Integer.getInteger("flinkglm.threads",
+public final class Parallel {
+    public static final int THREADS = Math.max(1, Integer.getInteger("flinkglm.threads",
             Runtime.getRuntime().availableProcessors()));
     /** How long an idle worker spins before parking: covers the gap between two matrices of a step. */
     private static final long SPIN_NANOS = 200_000;
@@ -63,7 +66,7 @@ final class Parallel {
     private Parallel() {}
 
     /** Runs {@code body} for 0..items-1; the calling thread takes part. */
-    static void forEach(int items, IntConsumer body) {
+    public static void forEach(int items, IntConsumer body) {
         if (items <= 0) {
             return;
         }

@@ -1,7 +1,6 @@
 package io.flinkglm.runtime.backend.cpu;
 
 import io.flinkglm.runtime.model.DType;
-import io.flinkglm.runtime.model.Matrix;
 
 /**
  * The plain-Java twin of {@link VectorKernels}: the reference for its tests and the fallback. Its
@@ -17,18 +16,18 @@ public final class ScalarKernels extends Kernels {
     }
 
     @Override
-    public void matmulPanels(Matrix w, float[] x, int tokens, float[] out, int p0, int p1) {
+    public void matmulPanels(PanelMatrix w, float[] x, int tokens, float[] out, int p0, int p1) {
         int words = w.words;
         int stride = paddedTokens(tokens);
-        float[] acc = new float[Matrix.PANEL];
+        float[] acc = new float[PanelMatrix.PANEL];
         for (int p = p0; p < p1; p++) {
-            int base = p * Matrix.PANEL * words;
-            int rowsHere = Math.min(Matrix.PANEL, w.rows - p * Matrix.PANEL);
+            int base = p * PanelMatrix.PANEL * words;
+            int rowsHere = Math.min(PanelMatrix.PANEL, w.rows - p * PanelMatrix.PANEL);
             for (int t = 0; t < tokens; t++) {
                 java.util.Arrays.fill(acc, 0f);
                 for (int j = 0; j < words; j++) {
-                    int word = base + j * Matrix.PANEL;
-                    for (int i = 0; i < Matrix.PANEL; i++) {
+                    int word = base + j * PanelMatrix.PANEL;
+                    for (int i = 0; i < PanelMatrix.PANEL; i++) {
                         if (w.f32 != null) {
                             acc[i] = Math.fma(w.f32[word + i], x[j * stride + t], acc[i]);
                         } else {
@@ -37,7 +36,7 @@ public final class ScalarKernels extends Kernels {
                         }
                     }
                 }
-                System.arraycopy(acc, 0, out, t * w.rows + p * Matrix.PANEL, rowsHere);
+                System.arraycopy(acc, 0, out, t * w.rows + p * PanelMatrix.PANEL, rowsHere);
             }
         }
     }

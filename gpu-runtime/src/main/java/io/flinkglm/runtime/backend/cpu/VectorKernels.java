@@ -1,6 +1,5 @@
 package io.flinkglm.runtime.backend.cpu;
 
-import io.flinkglm.runtime.model.Matrix;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -10,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Vector API kernels. Loaded by name from {@link Kernels} only when the incubator module is
  * present, so the rest of the runtime never links against it.
  *
- * <p>The matrix product is an outer product over {@link Matrix}'s panels. A <em>strip</em> is L
+ * <p>The matrix product is an outer product over {@link PanelMatrix}'s panels. A <em>strip</em> is L
  * consecutive rows of a panel (the whole panel at L = 16); one vector load reads a strip at one
  * weight word, and every token of a tile multiplies it by its own broadcast activation into its
  * own accumulator, lane i holding row i's chain. So a weight is loaded and widened once per tile
@@ -25,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorKernels extends Kernels {
     /** The preferred species, at most a panel wide so that strips divide panels. */
-    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= Matrix.PANEL
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED.length() <= PanelMatrix.PANEL
             ? FloatVector.SPECIES_PREFERRED : FloatVector.SPECIES_512;
     private static final int L = F.length();
     /**
@@ -42,9 +41,9 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    public void matmulPanels(Matrix w, float[] x, int tokens, float[] out, int p0, int p1) {
-        int s0 = p0 * Matrix.PANEL / L;
-        int s1 = Math.min(p1 * Matrix.PANEL / L, (w.rows + L - 1) / L);
+    public void matmulPanels(PanelMatrix w, float[] x, int tokens, float[] out, int p0, int p1) {
+        int s0 = p0 * PanelMatrix.PANEL / L;
+        int s1 = Math.min(p1 * PanelMatrix.PANEL / L, (w.rows + L - 1) / L);
         int whole = Math.min(s1, w.rows / L);
         strips(w, x, tokens, out, w.rows, 0, s0, whole);
         if (whole < s1) {
@@ -63,7 +62,7 @@ final class VectorKernels extends Kernels {
      * to {@code out[t * ostride + r - oshift]}, which starts at zero and carries the partial sums
      * from block to block.
      */
-    private static void strips(Matrix w, float[] x, int tokens, float[] out, int ostride, int oshift, int s0, int s1) {
+    private static void strips(PanelMatrix w, float[] x, int tokens, float[] out, int ostride, int oshift, int s0, int s1) {
         int rowEnd = Math.min(s1 * L, w.rows);
         int block = tokens > 8 ? K_BLOCK : w.words;
         int stride = paddedTokens(tokens); // a multiple of 4 above one: 8- and 4-token tiles only

@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend.cuda;
 
 import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.BackendDiagnostics;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.model.DType;
@@ -21,13 +22,14 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The GLM-4 forward pass on an NVIDIA GPU, the same network as the CPU backend: weights resident
  * in bf16, the residual stream and KV in float32, kernels from {@code glm4.cu} (NVRTC-compiled for
  * the device at start-up) and cuBLAS for the projections of long prompt chunks.
  *
- * <p>Weights are uploaded row-major, whatever layout the CPU kernels keep on the host.
+ * <p>Weights are uploaded as the model holds them, row-major.
  *
  * <p>Projections choose their kernel per chunk, never per step, so a sequence's numbers do not
  * depend on its neighbours: chunks shorter than {@link #GEMM_MIN_TOKENS} (every decode) go through
@@ -46,7 +48,7 @@ import java.util.Map;
  * }
  * }</pre>
  */
-public final class CudaBackend implements Backend {
+public final class CudaBackend implements Backend, BackendDiagnostics {
     /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
     static final int GEMM_MIN_TOKENS = 16;
     private static final int LINEAR_WARPS_PER_BLOCK = 8;
@@ -169,6 +171,16 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public Optional<BackendDiagnostics> diagnostics() {
+        return Optional.of(this);
+    }
+
+    @Override
+    public String deviceName() {
+        return device.name();
+    }
+
+    @Override
     public synchronized KvCache newKvCache(int numBlocks, int blockSize) {
         return new CudaKvCache(device, c, numBlocks, blockSize);
     }
@@ -182,8 +194,14 @@ public final class CudaBackend implements Backend {
         return (long) (Cuda.memoryInfo()[0] * fraction);
     }
 
+    @Override
+    public String memoryBandwidthKind() {
+        return "device memory copy (read + write)";
+    }
+
     /** Device-to-device copy bandwidth in GB/s (bytes read plus written), the bench's HBM reference. */
-    public synchronized double measureCopyBandwidthGbs(long bytes, int repeats) {
+    @Override
+    public synchronized double measureMemoryBandwidthGbs(long bytes, int repeats) {
         device.bind();
         long a = Cuda.alloc(bytes);
         long b = Cuda.alloc(bytes);
@@ -206,7 +224,8 @@ public final class CudaBackend implements Backend {
      * The cuBLAS bf16 GEMM rate in TFLOP/s for {@code [m, k] x [k, n]} (float32 out, as the
      * projections run), the bench's reference for prefill. Operands are left uninitialised.
      */
-    public synchronized double measureGemmTflops(int m, int n, int k, int repeats) {
+    @Override
+    public synchronized double measureMatmulTflops(int m, int n, int k, int repeats) {
         device.bind();
         long a = Cuda.alloc(2L * n * k);
         long b = Cuda.alloc(2L * m * k);
@@ -276,6 +295,7 @@ public final class CudaBackend implements Backend {
      * plus {@code "device_total"} (their sum) and {@code "wall"} (the whole call, host work and
      * launch gaps included). For benchmarks; the timing itself adds a little to the wall time.
      */
+    @Override
     public synchronized Map<String, Double> profileForward(KvCache kvCache, List<SequenceChunk> chunks) {
         device.bind();
         try (KernelTimer timer = new KernelTimer()) {
@@ -376,9 +396,8 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Copies a matrix to the device row-major in bf16, a block of rows at a time. The host matrix
-     * is in the CPU kernels' panel layout, so rows are read back through {@link Matrix#copyRow};
-     * widening bf16 and rounding back is exact, and an f32 checkpoint is rounded to bf16 here.
+     * Copies a matrix to the device in bf16, a block of rows at a time, straight from the model's
+     * row-major arrays: bf16 as it is, an f32 checkpoint rounded to bf16 here.
      */
     private DeviceMatrix upload(Matrix m, Map<Matrix, DeviceMatrix> uploaded) {
         DeviceMatrix existing = uploaded.get(m);
@@ -387,19 +406,22 @@ public final class CudaBackend implements Backend {
         }
         long address = track(Cuda.alloc(2L * m.rows * m.cols));
         int rowsPerCopy = Math.max(1, Math.min(m.rows, UPLOAD_CHUNK / m.cols));
-        float[] row = new float[m.cols];
-        short[] block = new short[rowsPerCopy * m.cols];
-        try (ShortPointer host = new ShortPointer(block.length)) {
+        short[] bf16 = m.isBf16() ? m.bf16() : null;   // [rows * cols]
+        float[] f32 = m.isBf16() ? null : m.f32();     // [rows * cols]
+        short[] rounded = f32 != null ? new short[rowsPerCopy * m.cols] : null; // [rowsPerCopy * cols]
+        try (ShortPointer host = new ShortPointer((long) rowsPerCopy * m.cols)) {
             for (int r0 = 0; r0 < m.rows; r0 += rowsPerCopy) {
-                int rows = Math.min(rowsPerCopy, m.rows - r0);
-                for (int r = 0; r < rows; r++) {
-                    m.copyRow(r0 + r, row, 0);
-                    for (int col = 0; col < m.cols; col++) {
-                        block[r * m.cols + col] = DType.floatToBf16(row[col]);
+                int from = r0 * m.cols;
+                int n = Math.min(rowsPerCopy, m.rows - r0) * m.cols;
+                if (bf16 != null) {
+                    host.put(bf16, from, n);
+                } else {
+                    for (int i = 0; i < n; i++) {
+                        rounded[i] = DType.floatToBf16(f32[from + i]);
                     }
+                    host.put(rounded, 0, n);
                 }
-                host.put(block, 0, rows * m.cols);
-                Cuda.toDevice(address + 2L * r0 * m.cols, host, 2L * rows * m.cols);
+                Cuda.toDevice(address + 2L * from, host, 2L * n);
             }
         }
         DeviceMatrix d = new DeviceMatrix(address, m.rows, m.cols, slicesFor(m.rows, m.cols));

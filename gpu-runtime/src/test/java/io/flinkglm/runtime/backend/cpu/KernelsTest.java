@@ -1,7 +1,6 @@
 package io.flinkglm.runtime.backend.cpu;
 
 import io.flinkglm.runtime.model.DType;
-import io.flinkglm.runtime.model.Matrix;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -23,7 +22,7 @@ class KernelsTest {
             "bf16,16,32,9", "bf16,50,301,13", "bf16,64,1536,16", "bf16,40,96,2", "bf16,40,96,3", "bf16,33,300,15",
             "f32,33,300,14", "bf16,18,520,11"})
     void matmulEqualsTheScalarTwinToTheBit(String dtype, int rows, int cols, int tokens) {
-        Matrix w = randomMatrix(dtype.equals("bf16"), rows, cols);
+        PanelMatrix w = randomMatrix(dtype.equals("bf16"), rows, cols);
         float[] x = randomVector(tokens * cols);
 
         float[] expected = new float[Kernels.paddedTokens(tokens) * rows];
@@ -37,7 +36,7 @@ class KernelsTest {
 
     @Test
     void theScalarTwinIsTheDotProductWithinFloat32Rounding() {
-        Matrix w = randomMatrix(true, 21, 77);
+        PanelMatrix w = randomMatrix(true, 21, 77);
         float[] x = randomVector(3 * 77);
         float[] out = new float[Kernels.paddedTokens(3) * 21];
         scalar.matmulPanels(w, scalar.prepare(w, x, 3), 3, out, 0, w.panels());
@@ -54,7 +53,7 @@ class KernelsTest {
 
     @Test
     void aTokensResultDoesNotDependOnHowManyTokensShareTheCall() {
-        Matrix w = randomMatrix(true, 33, 300);
+        PanelMatrix w = randomMatrix(true, 33, 300);
         float[] x = randomVector(17 * 300);
         float[] all = new float[Kernels.paddedTokens(17) * 33];
         vector.matmulPanels(w, vector.prepare(w, x, 17), 17, all, 0, w.panels());
@@ -68,7 +67,7 @@ class KernelsTest {
 
     @Test
     void panelsSplitAnywhereGiveTheSameProduct() {
-        Matrix w = randomMatrix(true, 100, 96);
+        PanelMatrix w = randomMatrix(true, 100, 96);
         float[] x = vector.prepare(w, randomVector(9 * 96), 9);
         float[] whole = new float[Kernels.paddedTokens(9) * 100];
         vector.matmulPanels(w, x, 9, whole, 0, w.panels());
@@ -178,16 +177,16 @@ class KernelsTest {
         assertThat(FloatExp.silu(1f)).isCloseTo((float) (1 / (1 + Math.exp(-1))), within(1e-7f));
     }
 
-    private Matrix randomMatrix(boolean bf16, int rows, int cols) {
+    private PanelMatrix randomMatrix(boolean bf16, int rows, int cols) {
         float[] v = randomVector(rows * cols);
         if (!bf16) {
-            return Matrix.ofFloats(rows, cols, v);
+            return PanelMatrix.ofFloats(rows, cols, v);
         }
         short[] s = new short[v.length];
         for (int i = 0; i < v.length; i++) {
             s[i] = DType.floatToBf16(v[i]);
         }
-        return Matrix.ofBf16(rows, cols, s);
+        return PanelMatrix.ofBf16(rows, cols, s);
     }
 
     private float[] randomVector(int n) {

@@ -4,6 +4,7 @@ import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.RandomCheckpoint;
 import io.flinkglm.runtime.testing.SharedData;
+import io.flinkglm.runtime.tools.CudaCheck;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,9 @@
-package io.flinkglm.runtime.engine;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.engine.GenerationRequest;
+import io.flinkglm.runtime.engine.GenerationResult;
+import io.flinkglm.runtime.engine.InferenceEngine;
+import io.flinkglm.runtime.engine.SamplingParams;
 
 import io.flinkglm.runtime.backend.Backend;
 

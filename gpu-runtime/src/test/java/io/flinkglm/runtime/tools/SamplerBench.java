@@ -1,4 +1,7 @@
-package io.flinkglm.runtime.engine;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.engine.Sampler;
+import io.flinkglm.runtime.engine.SamplingParams;
 
 import java.util.SplittableRandom;
 
@@ -8,7 +11,7 @@ import java.util.SplittableRandom;
  *
  * <pre>{@code
  * cd gpu-runtime && java -cp "target/classes:target/test-classes:$(cat target/runtime-classpath.txt)" \
- *     io.flinkglm.runtime.engine.SamplerBench [vocab=32768]
+ *     io.flinkglm.runtime.tools.SamplerBench [vocab=32768]
  * }</pre>
  */
 public final class SamplerBench {

@@ -1,4 +1,6 @@
-package io.flinkglm.runtime.backend.cuda;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.backend.cuda.CudaBackend;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -34,7 +36,7 @@ import java.util.stream.Stream;
  * when any check fails.
  *
  * <pre>
- * java -cp ... io.flinkglm.runtime.backend.cuda.CudaCheck --model /tmp/m-tiny [--vectors DIR]
+ * java -cp ... io.flinkglm.runtime.tools.CudaCheck --model /tmp/m-tiny [--vectors DIR]
  * </pre>
  */
 public final class CudaCheck {

@@ -1,4 +1,7 @@
-package io.flinkglm.runtime.backend.cpu;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.backend.cpu.Kernels;
+import io.flinkglm.runtime.backend.cpu.Parallel;
 
 /**
  * The machine's memory-read bandwidth as the kernels see it: all cores stream a buffer far larger

@@ -2,24 +2,33 @@ package io.flinkglm.runtime.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flinkglm.runtime.backend.Backend;
+import io.flinkglm.runtime.backend.BackendDiagnostics;
 import io.flinkglm.runtime.backend.Backends;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.cpu.Kernels;
-import io.flinkglm.runtime.backend.cpu.MemoryBandwidth;
-import io.flinkglm.runtime.backend.cuda.CudaBackend;
-import io.flinkglm.runtime.engine.EngineBench;
 import io.flinkglm.runtime.engine.Sampler;
 import io.flinkglm.runtime.model.Glm4Model;
+import io.flinkglm.runtime.tools.CpuMatmulPeak;
+import io.flinkglm.runtime.tools.DecodeRoofline;
+import io.flinkglm.runtime.tools.EngineBench;
+import io.flinkglm.runtime.tools.MemoryBandwidth;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
 
 /**
  * {@code bench}: batch-1 decode and prefill speed, and decode's weight-streaming bandwidth next to
- * the machine's memory-read bandwidth measured in the same run.
+ * the machine's memory bandwidth and matrix-product peak, both measured in the same run; with
+ * {@code --step-batches}, each decode step's fraction of that roofline.
+ *
+ * <p>Lives in the test-jar with the other benchmarks, out of the main jar; {@link Glm} finds it
+ * through {@code META-INF/services} when bin/glm puts that jar on the classpath. It sits in the
+ * {@code cli} package for the CLI's argument parsing, the rest of its work is in
+ * {@code io.flinkglm.runtime.tools}.
  */
-final class BenchCommand implements Command {
+public final class BenchCommand implements Command {
     private static final int BLOCK = 16;
 
     @Override
@@ -59,19 +68,31 @@ final class BenchCommand implements Command {
         }
         ObjectNode result = Json.object();
         try (Backend backend = Backends.create(backendName, model); KvCache kv = backend.newKvCache(table.length + maxStepBatch, BLOCK)) {
+            // The ceilings, measured in this run: a backend with a device of its own measures it;
+            // for the CPU, the host's memory and the CPU backend's own matrix product.
+            Optional<BackendDiagnostics> device = backend.diagnostics();
             double measured;
             String bandwidthKind;
-            if (backend instanceof CudaBackend gpu) {
-                System.err.println("bench: device copy bandwidth");
-                measured = gpu.measureCopyBandwidthGbs(1L << 30, 20);
-                bandwidthKind = "device memory copy (read + write)";
+            double peakGflops;
+            String peakKind;
+            if (device.isPresent()) {
+                System.err.println("bench: device memory bandwidth and matrix-product rate");
+                measured = device.get().measureMemoryBandwidthGbs(1L << 30, 20);
+                bandwidthKind = device.get().memoryBandwidthKind();
+                // Prefill's shape, the largest product a step runs: the GEMM rate a step can reach.
+                peakGflops = 1e3 * device.get().measureMatmulTflops(Math.max(promptTokens, 256),
+                        model.config().intermediateSize() * 2, model.config().hiddenSize(), 20);
+                peakKind = "device matrix product, " + Math.max(promptTokens, 256) + " tokens x gate_up";
             } else {
                 // As many bytes as one decode step reads, so both see the same share of a large
                 // last-level cache (480 MiB on the development machine: half the small model).
-                System.err.println("bench: memory-read bandwidth");
+                System.err.println("bench: memory-read bandwidth and matrix-product peak");
                 measured = MemoryBandwidth.measure(Math.max(256L << 20, model.weights().bytesPerToken()), 3);
                 bandwidthKind = "host memory read, same bytes as a decode step";
+                peakGflops = CpuMatmulPeak.gflops(model.weights().lmHead().isBf16(), 1, 400);
+                peakKind = "cpu backend's matrix product, 16 tokens, weights in cache";
             }
+            DecodeRoofline roofline = new DecodeRoofline(measured, peakGflops);
             // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
             backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
@@ -109,15 +130,16 @@ final class BenchCommand implements Command {
             result.put("achieved_bandwidth_gbs", achieved);
             result.put("measured_bandwidth_gbs", measured);
             result.put("measured_bandwidth_kind", bandwidthKind);
-            if (backend instanceof CudaBackend gpu) {
+            result.put("measured_matmul_peak_gflops", peakGflops);
+            result.put("measured_matmul_peak_kind", peakKind);
+            if (device.isPresent()) {
                 // Prefill against the GEMM rate: a bf16 weight costs 2 FLOPs per token, 2 bytes per step.
-                double gemm = gpu.measureGemmTflops(promptTokens, model.config().intermediateSize() * 2,
-                        model.config().hiddenSize(), 20);
                 double prefillTflops = bytesPerToken * (promptTokens / prefillSeconds) / 1e12;
-                result.put("measured_bf16_gemm_tflops", gemm);
+                result.put("measured_bf16_gemm_tflops", peakGflops / 1e3); // gpu/summary.py reads it by this name
                 result.put("prefill_tflops", prefillTflops);
-                result.put("prefill_fraction_of_gemm_rate", prefillTflops / gemm);
-                result.putPOJO("prefill_profile_ms", gpu.profileForward(kv, List.of(new SequenceChunk(prompt, 0, table, false))));
+                result.put("prefill_fraction_of_gemm_rate", prefillTflops / (peakGflops / 1e3));
+                result.putPOJO("prefill_profile_ms",
+                        device.get().profileForward(kv, List.of(new SequenceChunk(prompt, 0, table, false))));
             }
             result.put("bandwidth_fraction", achieved / measured);
             if (stepBatches.length > 0) {
@@ -138,10 +160,16 @@ final class BenchCommand implements Command {
                 for (int b = 0; b < batches.length; b++) {
                     ObjectNode level = steps.putObject(Integer.toString(batches[b]));
                     level.put("context_tokens", promptTokens / BLOCK * BLOCK);
+                    // Positions before the new token, on average over decodeStepSeconds' 8 steps.
+                    int context = promptTokens / BLOCK * BLOCK + 4;
                     level.put("step_ms", best[b] * 1e3);
                     level.put("tokens_per_s", batches[b] / best[b]);
-                    if (backend instanceof CudaBackend gpu) {
-                        level.putPOJO("profile_ms", profileDecodeStep(gpu, kv, promptTokens / BLOCK, table.length, batches[b]));
+                    level.put("roofline_ms", roofline.seconds(model, batches[b], context) * 1e3);
+                    level.put("bound", DecodeRoofline.bytes(model, batches[b], context) / (measured * 1e9)
+                            >= DecodeRoofline.flops(model, batches[b], context) / (peakGflops * 1e9) ? "memory" : "compute");
+                    level.put("fraction_of_roofline", roofline.fraction(model, batches[b], context, best[b]));
+                    if (device.isPresent()) {
+                        level.putPOJO("profile_ms", profileDecodeStep(device.get(), kv, promptTokens / BLOCK, table.length, batches[b]));
                     }
                 }
             }
@@ -162,7 +190,7 @@ final class BenchCommand implements Command {
     }
 
     /** One more decode step like {@link #decodeStepSeconds}'s, with device time per kernel. */
-    private static java.util.Map<String, Double> profileDecodeStep(CudaBackend gpu, KvCache kv, int sharedBlocks,
+    private static java.util.Map<String, Double> profileDecodeStep(BackendDiagnostics gpu, KvCache kv, int sharedBlocks,
                                                                   int firstFree, int batch) {
         List<SequenceChunk> chunks = new java.util.ArrayList<>(batch);
         for (int s = 0; s < batch; s++) {

@@ -1,4 +1,6 @@
-package io.flinkglm.runtime.backend.cpu;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.backend.cpu.CpuBackend;
 
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
@@ -21,7 +23,7 @@ import java.util.List;
  *     -Dmdep.outputFile=target/runtime-classpath.txt
  * cd gpu-runtime && java --add-modules jdk.incubator.vector \
  *     -cp "target/classes:target/test-classes:$(cat target/runtime-classpath.txt)" \
- *     io.flinkglm.runtime.backend.cpu.DecodeStepBench /tmp/small-bf16 [rounds=8] [context=64]
+ *     io.flinkglm.runtime.tools.DecodeStepBench /tmp/small-bf16 [rounds=8] [context=64]
  * }</pre>
  */
 public final class DecodeStepBench {

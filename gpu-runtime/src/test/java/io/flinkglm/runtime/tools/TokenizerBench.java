@@ -1,4 +1,6 @@
-package io.flinkglm.runtime.tokenizer;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -10,7 +12,7 @@ import java.util.SplittableRandom;
  * {@code {"encode_mb_per_s": ..., "tokens_per_s": ...}}. A benchmark, not a test.
  *
  * <pre>{@code
- * java -cp gpu-runtime/target/classes:$JACKSON io.flinkglm.runtime.tokenizer.TokenizerBench \
+ * java -cp gpu-runtime/target/classes:gpu-runtime/target/test-classes:$JACKSON io.flinkglm.runtime.tools.TokenizerBench \
  *     ../shared/glm4/tokenizer.model [corpusMegabytes] [seconds]
  * }</pre>
  */

@@ -1,11 +1,10 @@
-package io.flinkglm.runtime.backend.cpu;
+package io.flinkglm.runtime.tools;
 
-import io.flinkglm.runtime.model.Matrix;
+import io.flinkglm.runtime.backend.cpu.Parallel;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-
-import java.util.SplittableRandom;
 
 /**
  * Where a 16-token decode step's time can go on this CPU, in three figures from one run: the
@@ -16,14 +15,11 @@ import java.util.SplittableRandom;
  * <pre>{@code
  * cd gpu-runtime && java --add-modules jdk.incubator.vector \
  *     -cp "target/classes:target/test-classes:$(cat target/runtime-classpath.txt)" \
- *     io.flinkglm.runtime.backend.cpu.CpuRoofline
+ *     io.flinkglm.runtime.tools.CpuRoofline
  * }</pre>
  */
 public final class CpuRoofline {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
-    private static final int TOKENS = 16;
-    private static final int ROWS = 512;
-    private static final int COLS = 1536;
     /** Distinct matrices streamed: 400 x 1.5 MB, more than the 480 MiB L3 of the development machine. */
     private static final int STREAMED = 400;
 
@@ -35,7 +31,8 @@ public final class CpuRoofline {
         for (int round = 0; round < 4; round++) {
             System.out.printf("fma peak, one core: %.0f GFLOPS; 16-token bf16 product on %d threads:"
                             + " %.0f GFLOPS weights in L2, %.0f GFLOPS streamed%n",
-                    fmaPeak(), Parallel.THREADS, product(1), product(STREAMED));
+                    fmaPeak(), Parallel.THREADS, CpuMatmulPeak.gflops(true, 1, STREAMED),
+                    CpuMatmulPeak.gflops(true, STREAMED, STREAMED));
         }
     }
 
@@ -79,35 +76,4 @@ public final class CpuRoofline {
                 .add(a11).add(a12).add(a13).add(a14).add(a15).reduceLanes(VectorOperators.ADD);
     }
 
-    /** GFLOPS of 16-token products over {@code distinct} matrices, cycled so that 400 products run. */
-    private static double product(int distinct) {
-        SplittableRandom random = new SplittableRandom(1);
-        Matrix[] matrices = new Matrix[distinct];
-        for (int m = 0; m < distinct; m++) {
-            short[] bits = new short[ROWS * COLS];
-            for (int i = 0; i < bits.length; i++) {
-                bits[i] = (short) (0x3c00 + random.nextInt(256) - 128);
-            }
-            matrices[m] = Matrix.ofBf16(ROWS, COLS, bits);
-        }
-        float[] x = new float[TOKENS * COLS];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) random.nextDouble();
-        }
-        Kernels kernels = Kernels.BEST;
-        float[] prepared = kernels.prepare(matrices[0], x, TOKENS);
-        float[] out = new float[TOKENS * ROWS];
-        int panels = matrices[0].panels();
-        double best = 0;
-        for (int rep = 0; rep < 4; rep++) {
-            long start = System.nanoTime();
-            for (int i = 0; i < STREAMED; i++) {
-                Matrix w = matrices[i % distinct];
-                Parallel.forEach(panels / 8, task -> kernels.matmulPanels(w, prepared, TOKENS, out, task * 8, task * 8 + 8));
-            }
-            long nanos = System.nanoTime() - start;
-            best = Math.max(best, 2.0 * TOKENS * ROWS * COLS * STREAMED / nanos);
-        }
-        return best;
-    }
 }

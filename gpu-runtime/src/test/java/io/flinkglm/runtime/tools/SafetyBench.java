@@ -1,4 +1,8 @@
-package io.flinkglm.runtime.safety;
+package io.flinkglm.runtime.tools;
+
+import io.flinkglm.runtime.safety.SafetyClassifier;
+import io.flinkglm.runtime.safety.SafetyPolicy;
+import io.flinkglm.runtime.safety.SafetyVerdict;
 
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.Backends;
@@ -23,7 +27,7 @@ import java.util.concurrent.CompletableFuture;
  * benchmark, not a test; without a model directory it generates a random "tiny" checkpoint.
  *
  * <pre>{@code
- * java -cp gpu-runtime/target/classes:$DEPS io.flinkglm.runtime.safety.SafetyBench [modelDir|-] [n] [policy.json]
+ * java -cp gpu-runtime/target/classes:gpu-runtime/target/test-classes:$DEPS io.flinkglm.runtime.tools.SafetyBench [modelDir|-] [n] [policy.json]
  * }</pre>
  */
 public final class SafetyBench {
