@@ -1,9 +1,12 @@
 package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
+import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
@@ -13,10 +16,24 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * Configuration conf = new Configuration();
  * conf.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, "kafka:9092");
  * conf.set(KafkaConnectorOptions.FORMAT, RecordFormat.AVRO);
+ * conf.setString("glm.kafka.properties.security.protocol", "SASL_SSL"); // any Kafka client property
  * KafkaSource<Decoded<Prompt>> source = RecordKafkaSource.builder(Prompt.class).configure(conf).build();
  * }</pre>
  */
 public final class KafkaConnectorOptions {
+
+    /**
+     * Keys starting with this are Kafka client properties, passed without the prefix to every consumer,
+     * producer and admin client of a job, as Flink's SQL Kafka connector does with {@code properties.*}:
+     * {@code glm.kafka.properties.security.protocol=SASL_SSL} sets {@code security.protocol}.
+     */
+    public static final String PROPERTIES_PREFIX = "glm.kafka.properties.";
+
+    /** Client properties that have an option of their own; two ways to say one thing would disagree. */
+    private static final Map<String, ConfigOption<String>> OWN_OPTIONS = Map.of(
+            "bootstrap.servers", ConfigOptions.key("glm.kafka.bootstrap-servers").stringType().noDefaultValue(),
+            "group.id", ConfigOptions.key("glm.kafka.group-id").stringType().noDefaultValue(),
+            "transactional.id", ConfigOptions.key("glm.kafka.transactional-id-prefix").stringType().noDefaultValue());
 
     public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("glm.kafka.bootstrap-servers")
             .stringType()
@@ -87,4 +104,35 @@ public final class KafkaConnectorOptions {
             .withDescription("Records larger than this are not parsed but sent to the dead-letter topic.");
 
     private KafkaConnectorOptions() {}
+
+    /**
+     * The Kafka client properties in {@code config}: every {@code glm.kafka.properties.<key>} as {@code <key>}.
+     *
+     * @throws IllegalArgumentException for a key that has its own option (bootstrap servers, group id,
+     *     transactional id) or an empty key
+     */
+    public static Properties kafkaProperties(ReadableConfig config) {
+        Properties properties = new Properties();
+        config.toMap().forEach((key, value) -> {
+            if (key.startsWith(PROPERTIES_PREFIX)) {
+                String kafkaKey = key.substring(PROPERTIES_PREFIX.length());
+                checkPropertyKey(kafkaKey);
+                properties.setProperty(kafkaKey, value);
+            }
+        });
+        return properties;
+    }
+
+    /** Checks a Kafka client property given as {@code glm.kafka.properties.<kafkaKey>}. */
+    public static void checkPropertyKey(String kafkaKey) {
+        if (kafkaKey.isBlank()) {
+            throw new IllegalArgumentException(PROPERTIES_PREFIX + " needs a Kafka client property after it, e.g. "
+                    + PROPERTIES_PREFIX + "security.protocol");
+        }
+        ConfigOption<String> own = OWN_OPTIONS.get(kafkaKey);
+        if (own != null) {
+            throw new IllegalArgumentException(PROPERTIES_PREFIX + kafkaKey + " is not passed through: set "
+                    + own.key() + " instead");
+        }
+    }
 }

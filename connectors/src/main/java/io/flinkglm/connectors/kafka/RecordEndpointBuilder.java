@@ -27,8 +27,12 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
         this.type = Objects.requireNonNull(type, "record type");
     }
 
-    /** Reads every option in {@link KafkaConnectorOptions} this builder uses; unset options keep their value. */
+    /**
+     * Reads every option in {@link KafkaConnectorOptions} this builder uses, and the Kafka client properties
+     * given as {@code glm.kafka.properties.<key>}; unset options keep their value.
+     */
     public B configure(ReadableConfig config) {
+        setProperties(KafkaConnectorOptions.kafkaProperties(config));
         config.getOptional(KafkaConnectorOptions.BOOTSTRAP_SERVERS).ifPresent(this::setBootstrapServers);
         config.getOptional(KafkaConnectorOptions.FORMAT).ifPresent(this::setFormat);
         config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_URL).ifPresent(this::setSchemaRegistryUrl);
