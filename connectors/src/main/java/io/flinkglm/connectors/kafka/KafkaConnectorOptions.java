@@ -1,6 +1,8 @@
 package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.configuration.ConfigOption;
@@ -79,7 +81,42 @@ public final class KafkaConnectorOptions {
     public static final ConfigOption<String> SCHEMA_REGISTRY_URL = ConfigOptions.key("glm.kafka.schema-registry.url")
             .stringType()
             .noDefaultValue()
-            .withDescription("Base URL of a Confluent-compatible schema registry, e.g. http://registry:8081.");
+            .withDescription("Base URL of a Confluent-compatible schema registry, e.g. http://registry:8081; "
+                    + "https://user:password@registry:8081 logs in with basic auth (credentials source URL).");
+
+    public static final ConfigOption<CredentialsSource> SCHEMA_REGISTRY_CREDENTIALS_SOURCE =
+            ConfigOptions.key("glm.kafka.schema-registry.basic-auth.credentials-source")
+                    .enumType(CredentialsSource.class)
+                    .defaultValue(CredentialsSource.URL)
+                    .withDescription("Where the schema registry's basic-auth credentials come from, as Confluent's "
+                            + "basic.auth.credentials.source: URL (the userinfo of the registry URL, if any) or "
+                            + "USER_INFO (glm.kafka.schema-registry.basic-auth.user-info).");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_USER_INFO =
+            ConfigOptions.key("glm.kafka.schema-registry.basic-auth.user-info")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("user:password for the schema registry, as Confluent's basic.auth.user.info; "
+                            + "needs credentials-source USER_INFO. Never printed.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_TRUSTSTORE_LOCATION =
+            ConfigOptions.key("glm.kafka.schema-registry.ssl.truststore.location")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Keystore file of the certificates to trust for an https schema registry; "
+                            + "unset, the JVM's default trust.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_TRUSTSTORE_PASSWORD =
+            ConfigOptions.key("glm.kafka.schema-registry.ssl.truststore.password")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Password of the schema registry truststore.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_TRUSTSTORE_TYPE =
+            ConfigOptions.key("glm.kafka.schema-registry.ssl.truststore.type")
+                    .stringType()
+                    .defaultValue(SchemaRegistryConfig.DEFAULT_TRUSTSTORE_TYPE)
+                    .withDescription("KeyStore type of the schema registry truststore: PKCS12 or JKS.");
 
     public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key("glm.kafka.delivery-guarantee")
             .enumType(DeliveryGuarantee.class)
