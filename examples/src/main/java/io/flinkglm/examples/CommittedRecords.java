@@ -7,6 +7,7 @@ import io.flinkglm.records.WireRecord;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
@@ -38,12 +39,21 @@ public final class CommittedRecords {
      */
     public static <T extends WireRecord> List<T> read(String bootstrapServers, String topic, Class<T> type,
             Duration timeout) throws IOException, TimeoutException {
+        return read(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), topic, type, timeout);
+    }
+
+    /**
+     * As {@link #read(String, String, Class, Duration)}, with the consumer's {@code clientProperties}
+     * ({@code bootstrap.servers}, and security or fetch-size settings where the cluster needs them).
+     */
+    public static <T extends WireRecord> List<T> read(Map<String, ?> clientProperties, String topic, Class<T> type,
+            Duration timeout) throws IOException, TimeoutException {
         RecordSerde<T> serde = RecordSerde.create(type, RecordFormat.JSON, null, topic);
-        try (var consumer = new KafkaConsumer<byte[], byte[]>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class))) {
+        Map<String, Object> props = new HashMap<>(clientProperties);
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+        try (var consumer = new KafkaConsumer<byte[], byte[]>(props)) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
                     .map(p -> new TopicPartition(topic, p.partition()))
                     .toList();

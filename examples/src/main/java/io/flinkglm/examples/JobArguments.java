@@ -19,8 +19,9 @@ import org.apache.flink.util.TimeUtils;
 
 /**
  * Turns a job's {@code --key value} arguments into a Flink {@link Configuration}. The known keys are every
- * {@link ConfigOption} constant of {@link GlmOptions}, {@link KafkaConnectorOptions} and {@link JobOptions};
- * an unknown key or a value of the wrong type is an error that lists what is accepted.
+ * {@link ConfigOption} constant of {@link GlmOptions}, {@link KafkaConnectorOptions} and {@link JobOptions},
+ * and any Kafka client property as {@code glm.kafka.properties.<key>}; an unknown key or a value of the wrong
+ * type is an error that lists what is accepted.
  *
  * <pre>{@code
  * Configuration conf = JobArguments.parse(new String[] {"--glm.model.path", "/models/glm4", "--glm.capacity", "32"});
@@ -61,12 +62,24 @@ public final class JobArguments {
 
     /** The configuration of {@code values}, each key a known option and each value of its option's type. */
     public static Configuration toConfiguration(Map<String, String> values) {
-        values.keySet().stream().filter(key -> !OPTIONS.containsKey(key)).findFirst().ifPresent(key -> {
-            throw new IllegalArgumentException("unknown option --" + key + "\n" + usage());
-        });
+        values.keySet().stream().filter(key -> !OPTIONS.containsKey(key) && !isKafkaProperty(key)).findFirst()
+                .ifPresent(key -> {
+                    throw new IllegalArgumentException("unknown option --" + key + "\n" + usage());
+                });
         Configuration config = Configuration.fromMap(values);
-        values.forEach((key, raw) -> checkValue(config, OPTIONS.get(key), raw));
+        values.forEach((key, raw) -> {
+            if (isKafkaProperty(key)) {
+                KafkaConnectorOptions.checkPropertyKey(key.substring(KafkaConnectorOptions.PROPERTIES_PREFIX.length()));
+            } else {
+                checkValue(config, OPTIONS.get(key), raw);
+            }
+        });
         return config;
+    }
+
+    /** {@code glm.kafka.properties.<key>}: a Kafka client property, passed through unchecked to Kafka. */
+    private static boolean isKafkaProperty(String key) {
+        return key.startsWith(KafkaConnectorOptions.PROPERTIES_PREFIX);
     }
 
     /** The known options, one per line, with their defaults and descriptions. */
@@ -74,7 +87,10 @@ public final class JobArguments {
         return "known options:\n" + OPTIONS.values().stream()
                 .map(o -> "  --" + o.key() + (o.hasDefaultValue() ? " (default " + defaultText(o) + ")" : "")
                         + "\n      " + PlainText.of(o.description()))
-                .collect(Collectors.joining("\n"));
+                .collect(Collectors.joining("\n"))
+                + "\n  --" + KafkaConnectorOptions.PROPERTIES_PREFIX + "<kafka client property>"
+                + "\n      Passed to every Kafka consumer, producer and admin client of the job without the prefix,"
+                + "\n      e.g. --" + KafkaConnectorOptions.PROPERTIES_PREFIX + "security.protocol SASL_SSL";
     }
 
     /** The default as it would be written on the command line: {@code 5 min}, not {@code PT5M}. */

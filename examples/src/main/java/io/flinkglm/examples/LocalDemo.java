@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,7 +101,8 @@ public final class LocalDemo {
             for (ConfigOption<String> topic : OUTPUTS.keySet()) {
                 kafka.createTopic(config.get(topic), 1);
             }
-            int lines = produceLines(input, kafka.bootstrapServers(), config.get(KafkaConnectorOptions.PROMPTS_TOPIC));
+            Map<String, Object> client = clientProperties(config);
+            int lines = produceLines(input, client, config.get(KafkaConnectorOptions.PROMPTS_TOPIC));
             System.err.printf("demo: %d input lines on %s; running %s%n",
                     lines, config.get(KafkaConnectorOptions.PROMPTS_TOPIC), ChatWithToolsJob.class.getSimpleName());
 
@@ -108,7 +110,7 @@ public final class LocalDemo {
             ChatWithToolsJob.define(pipeline);
             pipeline.execute("glm demo");
 
-            Map<String, Integer> counts = writeOutputs(kafka.bootstrapServers(), config, output);
+            Map<String, Integer> counts = writeOutputs(client, config, output);
             Summary summary = new Summary(lines, counts, Duration.ofNanos(System.nanoTime() - start));
             printSummary(summary, output);
             return summary;
@@ -130,12 +132,12 @@ public final class LocalDemo {
      * Sends each non-blank line as one record, byte for byte, so a malformed line reaches the job as it is
      * and becomes a dead letter there. The key is the line's conversation id when it has one.
      */
-    private static int produceLines(Path input, String bootstrapServers, String topic) throws Exception {
+    private static int produceLines(Path input, Map<String, Object> client, String topic) throws Exception {
         List<String> lines = Files.readAllLines(input, UTF_8).stream().filter(l -> !l.isBlank()).toList();
-        try (var producer = new KafkaProducer<byte[], byte[]>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
+        Map<String, Object> props = new HashMap<>(client);
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        try (var producer = new KafkaProducer<byte[], byte[]>(props)) {
             for (String line : lines) {
                 String key = conversationIdOf(line);
                 producer.send(new ProducerRecord<>(topic, key == null ? null : key.getBytes(UTF_8), line.getBytes(UTF_8)))
@@ -155,7 +157,15 @@ public final class LocalDemo {
     }
 
     /** Every committed record of every output topic as {@code {"topic": ..., "record": {...}}} lines. */
-    private static Map<String, Integer> writeOutputs(String bootstrapServers, Configuration config, Path output)
+    /** The demo's own producer and consumer get the job's {@code glm.kafka.properties.*} too. */
+    private static Map<String, Object> clientProperties(Configuration config) {
+        Map<String, Object> client = new HashMap<>();
+        KafkaConnectorOptions.kafkaProperties(config).forEach((key, value) -> client.put((String) key, value));
+        client.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get(KafkaConnectorOptions.BOOTSTRAP_SERVERS));
+        return client;
+    }
+
+    private static Map<String, Integer> writeOutputs(Map<String, Object> client, Configuration config, Path output)
             throws Exception {
         Map<String, Integer> counts = new LinkedHashMap<>();
         if (output.toAbsolutePath().getParent() != null) {
@@ -165,7 +175,7 @@ public final class LocalDemo {
             for (var entry : OUTPUTS.entrySet()) {
                 String topic = config.get(entry.getKey());
                 List<? extends WireRecord> records =
-                        CommittedRecords.read(bootstrapServers, topic, entry.getValue(), READ_TIMEOUT);
+                        CommittedRecords.read(client, topic, entry.getValue(), READ_TIMEOUT);
                 for (WireRecord record : records) {
                     ObjectNode line = WireJson.MAPPER.createObjectNode();
                     line.put("topic", topic);

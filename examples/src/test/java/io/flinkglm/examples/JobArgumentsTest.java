@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
 import io.flinkglm.operator.GlmOptions;
 import java.time.Duration;
+import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
@@ -48,5 +49,30 @@ class JobArgumentsTest {
                 .hasMessage("--glm.capacity has no value");
         assertThatThrownBy(() -> JobArguments.parse(new String[] {"glm.capacity", "4"}))
                 .hasMessageStartingWith("expected --key value pairs, but argument 1 is \"glm.capacity\"");
+    }
+
+    @Test
+    void kafkaClientPropertiesPassThroughUnderGlmKafkaProperties() {
+        Configuration config = JobArguments.parse(new String[] {
+            "--glm.kafka.properties.security.protocol", "SASL_SSL",
+            "--glm.kafka.properties.sasl.mechanism", "SCRAM-SHA-512",
+            "--glm.kafka.properties.max.partition.fetch.bytes", "2097152"});
+
+        assertThat(KafkaConnectorOptions.kafkaProperties(config)).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "security.protocol", "SASL_SSL", "sasl.mechanism", "SCRAM-SHA-512", "max.partition.fetch.bytes", "2097152"));
+    }
+
+    @Test
+    void aClientPropertyWithAnOptionOfItsOwnIsAnErrorNamingTheOption() {
+        assertThatThrownBy(() -> JobArguments.parse(new String[] {"--glm.kafka.properties.bootstrap.servers", "k:9092"}))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("set glm.kafka.bootstrap-servers instead");
+        assertThatThrownBy(() -> JobArguments.parse(new String[] {"--glm.kafka.properties.", "x"}))
+                .hasMessageContaining("needs a Kafka client property after it");
+    }
+
+    @Test
+    void theUsageNamesThePassThroughPrefix() {
+        assertThat(JobArguments.usage()).contains("--glm.kafka.properties.<kafka client property>");
     }
 }

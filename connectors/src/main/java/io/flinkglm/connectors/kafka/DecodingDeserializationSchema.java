@@ -9,8 +9,8 @@ import io.flinkglm.records.Decoded;
 import io.flinkglm.records.Origin;
 import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
-import java.net.URI;
 import java.util.Arrays;
 import java.util.Map;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -42,14 +42,20 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
 
     private final Class<T> type;
     private final RecordFormat format;
-    private final String schemaRegistryUrl;
+    private final SchemaRegistryConfig schemaRegistry;
     private final long maxRecordBytes;
     private transient RecordSerde<T> serde;
 
     public DecodingDeserializationSchema(Class<T> type, RecordFormat format, String schemaRegistryUrl, long maxRecordBytes) {
+        this(type, format, schemaRegistryUrl == null ? null : SchemaRegistryConfig.of(schemaRegistryUrl), maxRecordBytes);
+    }
+
+    /** {@code schemaRegistry} may be null for {@link RecordFormat#JSON}. */
+    public DecodingDeserializationSchema(Class<T> type, RecordFormat format, SchemaRegistryConfig schemaRegistry,
+            long maxRecordBytes) {
         this.type = type;
         this.format = format;
-        this.schemaRegistryUrl = schemaRegistryUrl;
+        this.schemaRegistry = schemaRegistry;
         this.maxRecordBytes = maxRecordBytes;
     }
 
@@ -63,7 +69,7 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
-        SchemaRegistryClient registry = schemaRegistryUrl == null ? null : new SchemaRegistryClient(URI.create(schemaRegistryUrl));
+        SchemaRegistryClient registry = schemaRegistry == null ? null : new SchemaRegistryClient(schemaRegistry);
         // The subject only matters for writing; reading finds the writer's schema by the id in each record.
         serde = RecordSerde.create(type, format, registry, "unused-by-readers");
     }

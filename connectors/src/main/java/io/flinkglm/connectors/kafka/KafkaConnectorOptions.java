@@ -1,9 +1,14 @@
 package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
+import java.util.Map;
+import java.util.Properties;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
@@ -13,10 +18,24 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * Configuration conf = new Configuration();
  * conf.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, "kafka:9092");
  * conf.set(KafkaConnectorOptions.FORMAT, RecordFormat.AVRO);
+ * conf.setString("glm.kafka.properties.security.protocol", "SASL_SSL"); // any Kafka client property
  * KafkaSource<Decoded<Prompt>> source = RecordKafkaSource.builder(Prompt.class).configure(conf).build();
  * }</pre>
  */
 public final class KafkaConnectorOptions {
+
+    /**
+     * Keys starting with this are Kafka client properties, passed without the prefix to every consumer,
+     * producer and admin client of a job, as Flink's SQL Kafka connector does with {@code properties.*}:
+     * {@code glm.kafka.properties.security.protocol=SASL_SSL} sets {@code security.protocol}.
+     */
+    public static final String PROPERTIES_PREFIX = "glm.kafka.properties.";
+
+    /** Client properties that have an option of their own; two ways to say one thing would disagree. */
+    private static final Map<String, ConfigOption<String>> OWN_OPTIONS = Map.of(
+            "bootstrap.servers", ConfigOptions.key("glm.kafka.bootstrap-servers").stringType().noDefaultValue(),
+            "group.id", ConfigOptions.key("glm.kafka.group-id").stringType().noDefaultValue(),
+            "transactional.id", ConfigOptions.key("glm.kafka.transactional-id-prefix").stringType().noDefaultValue());
 
     public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOptions.key("glm.kafka.bootstrap-servers")
             .stringType()
@@ -62,7 +81,42 @@ public final class KafkaConnectorOptions {
     public static final ConfigOption<String> SCHEMA_REGISTRY_URL = ConfigOptions.key("glm.kafka.schema-registry.url")
             .stringType()
             .noDefaultValue()
-            .withDescription("Base URL of a Confluent-compatible schema registry, e.g. http://registry:8081.");
+            .withDescription("Base URL of a Confluent-compatible schema registry, e.g. http://registry:8081; "
+                    + "https://user:password@registry:8081 logs in with basic auth (credentials source URL).");
+
+    public static final ConfigOption<CredentialsSource> SCHEMA_REGISTRY_CREDENTIALS_SOURCE =
+            ConfigOptions.key("glm.kafka.schema-registry.basic-auth.credentials-source")
+                    .enumType(CredentialsSource.class)
+                    .defaultValue(CredentialsSource.URL)
+                    .withDescription("Where the schema registry's basic-auth credentials come from, as Confluent's "
+                            + "basic.auth.credentials.source: URL (the userinfo of the registry URL, if any) or "
+                            + "USER_INFO (glm.kafka.schema-registry.basic-auth.user-info).");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_USER_INFO =
+            ConfigOptions.key("glm.kafka.schema-registry.basic-auth.user-info")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("user:password for the schema registry, as Confluent's basic.auth.user.info; "
+                            + "needs credentials-source USER_INFO. Never printed.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_TRUSTSTORE_LOCATION =
+            ConfigOptions.key("glm.kafka.schema-registry.ssl.truststore.location")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Keystore file of the certificates to trust for an https schema registry; "
+                            + "unset, the JVM's default trust.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_TRUSTSTORE_PASSWORD =
+            ConfigOptions.key("glm.kafka.schema-registry.ssl.truststore.password")
+                    .stringType()
+                    .noDefaultValue()
+                    .withDescription("Password of the schema registry truststore.");
+
+    public static final ConfigOption<String> SCHEMA_REGISTRY_TRUSTSTORE_TYPE =
+            ConfigOptions.key("glm.kafka.schema-registry.ssl.truststore.type")
+                    .stringType()
+                    .defaultValue(SchemaRegistryConfig.DEFAULT_TRUSTSTORE_TYPE)
+                    .withDescription("KeyStore type of the schema registry truststore: PKCS12 or JKS.");
 
     public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key("glm.kafka.delivery-guarantee")
             .enumType(DeliveryGuarantee.class)
@@ -87,4 +141,35 @@ public final class KafkaConnectorOptions {
             .withDescription("Records larger than this are not parsed but sent to the dead-letter topic.");
 
     private KafkaConnectorOptions() {}
+
+    /**
+     * The Kafka client properties in {@code config}: every {@code glm.kafka.properties.<key>} as {@code <key>}.
+     *
+     * @throws IllegalArgumentException for a key that has its own option (bootstrap servers, group id,
+     *     transactional id) or an empty key
+     */
+    public static Properties kafkaProperties(ReadableConfig config) {
+        Properties properties = new Properties();
+        config.toMap().forEach((key, value) -> {
+            if (key.startsWith(PROPERTIES_PREFIX)) {
+                String kafkaKey = key.substring(PROPERTIES_PREFIX.length());
+                checkPropertyKey(kafkaKey);
+                properties.setProperty(kafkaKey, value);
+            }
+        });
+        return properties;
+    }
+
+    /** Checks a Kafka client property given as {@code glm.kafka.properties.<kafkaKey>}. */
+    public static void checkPropertyKey(String kafkaKey) {
+        if (kafkaKey.isBlank()) {
+            throw new IllegalArgumentException(PROPERTIES_PREFIX + " needs a Kafka client property after it, e.g. "
+                    + PROPERTIES_PREFIX + "security.protocol");
+        }
+        ConfigOption<String> own = OWN_OPTIONS.get(kafkaKey);
+        if (own != null) {
+            throw new IllegalArgumentException(PROPERTIES_PREFIX + kafkaKey + " is not passed through: set "
+                    + own.key() + " instead");
+        }
+    }
 }

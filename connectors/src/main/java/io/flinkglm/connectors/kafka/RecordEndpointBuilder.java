@@ -1,8 +1,9 @@
 package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
 import io.flinkglm.records.WireRecord;
-import java.net.URI;
 import java.util.Objects;
 import java.util.Properties;
 import org.apache.flink.configuration.ReadableConfig;
@@ -20,18 +21,37 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
     protected final Class<T> type;
     protected String bootstrapServers;
     protected RecordFormat format = KafkaConnectorOptions.FORMAT.defaultValue();
-    protected String schemaRegistryUrl;
+    private String schemaRegistryUrl;
+    private CredentialsSource schemaRegistryCredentialsSource = CredentialsSource.URL;
+    private String schemaRegistryUserInfo;
+    private String schemaRegistryTruststore;
+    private String schemaRegistryTruststorePassword;
+    private String schemaRegistryTruststoreType;
     protected final Properties properties = new Properties();
 
     RecordEndpointBuilder(Class<T> type) {
         this.type = Objects.requireNonNull(type, "record type");
     }
 
-    /** Reads every option in {@link KafkaConnectorOptions} this builder uses; unset options keep their value. */
+    /**
+     * Reads every option in {@link KafkaConnectorOptions} this builder uses, and the Kafka client properties
+     * given as {@code glm.kafka.properties.<key>}; unset options keep their value.
+     */
     public B configure(ReadableConfig config) {
+        setProperties(KafkaConnectorOptions.kafkaProperties(config));
         config.getOptional(KafkaConnectorOptions.BOOTSTRAP_SERVERS).ifPresent(this::setBootstrapServers);
         config.getOptional(KafkaConnectorOptions.FORMAT).ifPresent(this::setFormat);
         config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_URL).ifPresent(this::setSchemaRegistryUrl);
+        config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_CREDENTIALS_SOURCE).ifPresent(source -> {
+            schemaRegistryCredentialsSource = source;
+        });
+        config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_USER_INFO).ifPresent(userInfo -> {
+            schemaRegistryUserInfo = userInfo;
+        });
+        config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_TRUSTSTORE_LOCATION).ifPresent(location ->
+                setSchemaRegistryTruststore(location,
+                        config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_TRUSTSTORE_PASSWORD).orElse(null),
+                        config.get(KafkaConnectorOptions.SCHEMA_REGISTRY_TRUSTSTORE_TYPE)));
         return self();
     }
 
@@ -45,14 +65,39 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
         return self();
     }
 
-    /** Base URL of a Confluent-compatible schema registry; required by {@link RecordFormat#AVRO}. */
+    /**
+     * Base URL of a Confluent-compatible schema registry; required by {@link RecordFormat#AVRO}. Userinfo in
+     * it ({@code https://user:password@registry:8081}) logs in with basic auth.
+     */
     public B setSchemaRegistryUrl(String url) {
-        URI uri = URI.create(requireText(url, "schema registry url"));
-        if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())) {
-            throw new IllegalArgumentException("schema registry url must be http(s)://host:port, not " + url);
-        }
+        SchemaRegistryConfig.of(url); // checks it, without repeating a password in the error
         this.schemaRegistryUrl = url;
         return self();
+    }
+
+    /** Basic auth for the schema registry as {@code user:password}, Confluent's {@code basic.auth.user.info}. */
+    public B setSchemaRegistryUserInfo(String userInfo) {
+        if (userInfo == null || userInfo.indexOf(':') < 0) {
+            throw new IllegalArgumentException("schema registry user info must be user:password");
+        }
+        this.schemaRegistryCredentialsSource = CredentialsSource.USER_INFO;
+        this.schemaRegistryUserInfo = userInfo;
+        return self();
+    }
+
+    /** Trusts the certificates in the keystore at {@code location} for an https schema registry. */
+    public B setSchemaRegistryTruststore(String location, String password, String type) {
+        this.schemaRegistryTruststore = requireText(location, "schema registry truststore location");
+        this.schemaRegistryTruststorePassword = password;
+        this.schemaRegistryTruststoreType = type;
+        return self();
+    }
+
+    /** The registry settings for the serialization schemas, or null without a registry URL. */
+    protected SchemaRegistryConfig schemaRegistry() {
+        return schemaRegistryUrl == null ? null : new SchemaRegistryConfig(schemaRegistryUrl,
+                schemaRegistryCredentialsSource, schemaRegistryUserInfo, schemaRegistryTruststore,
+                schemaRegistryTruststorePassword, schemaRegistryTruststoreType);
     }
 
     /** A Kafka client property, passed as is to the consumer or producer. */
@@ -75,6 +120,15 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
         if (format == RecordFormat.AVRO && schemaRegistryUrl == null) {
             throw new IllegalStateException("format AVRO needs a schema registry: call setSchemaRegistryUrl(...) or set "
                     + KafkaConnectorOptions.SCHEMA_REGISTRY_URL.key());
+        }
+        if (schemaRegistryUrl == null && (schemaRegistryUserInfo != null || schemaRegistryTruststore != null)) {
+            throw new IllegalStateException("schema registry credentials or truststore are set but no schema registry"
+                    + " url: call setSchemaRegistryUrl(...) or set " + KafkaConnectorOptions.SCHEMA_REGISTRY_URL.key());
+        }
+        try {
+            schemaRegistry(); // the registry's own cross-field rules, e.g. USER_INFO without user info
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(e.getMessage(), e);
         }
     }
 

@@ -119,7 +119,7 @@ public final class RecordKafkaSink {
                     .setKafkaProducerConfig(properties)
                     .setBootstrapServers(bootstrapServers)
                     .setDeliveryGuarantee(deliveryGuarantee)
-                    .setRecordSerializer(new WireRecordSerializationSchema<>(type, topic, format, schemaRegistryUrl));
+                    .setRecordSerializer(new WireRecordSerializationSchema<>(type, topic, format, schemaRegistry()));
             if (deliveryGuarantee == DeliveryGuarantee.EXACTLY_ONCE) {
                 kafka.setTransactionalIdPrefix(transactionalIdPrefix);
                 if (!properties.containsKey(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)) {

@@ -118,7 +118,7 @@ public final class RecordKafkaSource {
                     .setTopics(topics)
                     .setGroupId(groupId)
                     .setStartingOffsets(startingOffsets)
-                    .setDeserializer(new DecodingDeserializationSchema<>(type, format, schemaRegistryUrl, maxRecordBytes));
+                    .setDeserializer(new DecodingDeserializationSchema<>(type, format, schemaRegistry(), maxRecordBytes));
             if (stoppingOffsets != null) {
                 kafka.setBounded(stoppingOffsets);
             }

@@ -4,9 +4,9 @@ import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -28,19 +28,25 @@ public final class WireRecordSerializationSchema<T extends WireRecord> implement
     private final Class<T> type;
     private final String topic;
     private final RecordFormat format;
-    private final String schemaRegistryUrl;
+    private final SchemaRegistryConfig schemaRegistry;
     private transient RecordSerde<T> serde;
 
     public WireRecordSerializationSchema(Class<T> type, String topic, RecordFormat format, String schemaRegistryUrl) {
+        this(type, topic, format, schemaRegistryUrl == null ? null : SchemaRegistryConfig.of(schemaRegistryUrl));
+    }
+
+    /** {@code schemaRegistry} may be null for {@link RecordFormat#JSON}. */
+    public WireRecordSerializationSchema(Class<T> type, String topic, RecordFormat format,
+            SchemaRegistryConfig schemaRegistry) {
         this.type = type;
         this.topic = topic;
         this.format = format;
-        this.schemaRegistryUrl = schemaRegistryUrl;
+        this.schemaRegistry = schemaRegistry;
     }
 
     @Override
     public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-        SchemaRegistryClient registry = schemaRegistryUrl == null ? null : new SchemaRegistryClient(URI.create(schemaRegistryUrl));
+        SchemaRegistryClient registry = schemaRegistry == null ? null : new SchemaRegistryClient(schemaRegistry);
         serde = RecordSerde.create(type, format, registry, topic);
     }
 

@@ -10,10 +10,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
@@ -33,10 +36,18 @@ import org.apache.kafka.server.common.MetadataVersion;
  * <p>Internal topics have replication factor 1 and min ISR 1 so transactions and consumer groups work on a
  * single node. Needs the optional {@code kafka_2.13} dependency on the classpath.
  *
+ * <p>{@link #startWithSaslPlain} starts it with its client listener on {@code SASL_PLAINTEXT} and the PLAIN
+ * mechanism, for tests of jobs against a secured cluster; {@link #clientProperties()} are then what a client
+ * needs to connect as the broker's own admin user. The controller listener stays PLAINTEXT.
+ *
  * <pre>{@code
  * try (var kafka = EmbeddedKafkaBroker.start()) {
  *     kafka.createTopic("glm.prompts", 2);
  *     producerProps.put("bootstrap.servers", kafka.bootstrapServers());
+ * }
+ * try (var kafka = EmbeddedKafkaBroker.startWithSaslPlain(Map.of("alice", "alice-secret"))) {
+ *     producerProps.putAll(kafka.clientProperties()); // SASL_PLAINTEXT as the admin user
+ *     jobConf.setString("glm.kafka.properties.sasl.jaas.config", EmbeddedKafkaBroker.plainJaasConfig("alice", "alice-secret"));
  * }
  * }</pre>
  */
@@ -44,28 +55,69 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     private static final String LOOPBACK = "127.0.0.1";
     private static final int NODE_ID = 1;
+    /** The broker's own user on a SASL listener: inter-broker traffic and {@link #admin()} log in as it. */
+    public static final String ADMIN_USER = "admin";
+    private static final String ADMIN_PASSWORD = "admin-secret";
 
     private final Path logDir;
     private final int brokerPort;
     private final KafkaRaftServer server;
+    private final Map<String, Object> clientProperties;
 
-    private EmbeddedKafkaBroker(Path logDir, int brokerPort, KafkaRaftServer server) {
+    private EmbeddedKafkaBroker(Path logDir, int brokerPort, KafkaRaftServer server, Map<String, Object> security) {
         this.logDir = logDir;
         this.brokerPort = brokerPort;
         this.server = server;
+        Map<String, Object> client = new LinkedHashMap<>(security);
+        client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        this.clientProperties = Map.copyOf(client);
     }
 
     /** Formats a fresh log directory and starts the broker; returns once it accepts clients. */
     public static EmbeddedKafkaBroker start() throws Exception {
+        return start(Map.of(), Map.of());
+    }
+
+    /**
+     * As {@link #start()}, but clients must log in with SASL PLAIN over {@code SASL_PLAINTEXT} as one of
+     * {@code users} (name to password) or as {@link #ADMIN_USER}, whose login {@link #clientProperties()} carry.
+     */
+    public static EmbeddedKafkaBroker startWithSaslPlain(Map<String, String> users) throws Exception {
+        Map<String, String> accounts = new LinkedHashMap<>(users);
+        accounts.put(ADMIN_USER, ADMIN_PASSWORD);
+        // PlainLoginModule's server side reads the accepted users from user_<name>="<password>" entries.
+        String jaas = plainJaasConfig(ADMIN_USER, ADMIN_PASSWORD).replace(";", accounts.entrySet().stream()
+                .map(user -> " user_" + user.getKey() + "=\"" + user.getValue() + "\"")
+                .collect(Collectors.joining()) + ";");
+        Map<String, String> broker = new HashMap<>();
+        broker.put("sasl.enabled.mechanisms", "PLAIN");
+        broker.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+        broker.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas);
+        return start(broker, Map.of(
+                "security.protocol", "SASL_PLAINTEXT",
+                "sasl.mechanism", "PLAIN",
+                "sasl.jaas.config", plainJaasConfig(ADMIN_USER, ADMIN_PASSWORD)));
+    }
+
+    /** The client's {@code sasl.jaas.config} for logging in as {@code user} with SASL PLAIN. */
+    public static String plainJaasConfig(String user, String password) {
+        return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + user
+                + "\" password=\"" + password + "\";";
+    }
+
+    private static EmbeddedKafkaBroker start(Map<String, String> saslBroker, Map<String, Object> saslClient)
+            throws Exception {
         Path logDir = Files.createTempDirectory("flink-glm-kafka-");
         try {
             int brokerPort = freePort();
             int controllerPort = freePort();
-            Properties props = brokerProperties(logDir, brokerPort, controllerPort);
+            Properties props = brokerProperties(logDir, brokerPort, controllerPort,
+                    saslBroker.isEmpty() ? "PLAINTEXT" : "SASL_PLAINTEXT");
+            props.putAll(saslBroker);
             format(logDir);
             KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             server.startup();
-            EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(logDir, brokerPort, server);
+            EmbeddedKafkaBroker broker = new EmbeddedKafkaBroker(logDir, brokerPort, server, saslClient);
             broker.awaitReady();
             return broker;
         } catch (Exception | Error e) {
@@ -94,8 +146,17 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
+    /** An admin client; on a SASL broker it logs in as {@link #ADMIN_USER}. */
     public Admin admin() {
-        return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers()));
+        return Admin.create(clientProperties);
+    }
+
+    /**
+     * What any client needs to reach this broker: {@code bootstrap.servers}, and on a SASL broker the
+     * security protocol, mechanism and JAAS login of {@link #ADMIN_USER}.
+     */
+    public Map<String, Object> clientProperties() {
+        return clientProperties;
     }
 
     @Override
@@ -108,16 +169,17 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static Properties brokerProperties(Path logDir, int brokerPort, int controllerPort) {
+    /** {@code listener} names the client listener and its security protocol: PLAINTEXT or SASL_PLAINTEXT. */
+    private static Properties brokerProperties(Path logDir, int brokerPort, int controllerPort, String listener) {
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", String.valueOf(NODE_ID));
         p.put("controller.quorum.voters", NODE_ID + "@" + LOOPBACK + ":" + controllerPort);
-        p.put("listeners", "PLAINTEXT://" + LOOPBACK + ":" + brokerPort + ",CONTROLLER://" + LOOPBACK + ":" + controllerPort);
-        p.put("advertised.listeners", "PLAINTEXT://" + LOOPBACK + ":" + brokerPort);
+        p.put("listeners", listener + "://" + LOOPBACK + ":" + brokerPort + ",CONTROLLER://" + LOOPBACK + ":" + controllerPort);
+        p.put("advertised.listeners", listener + "://" + LOOPBACK + ":" + brokerPort);
         p.put("controller.listener.names", "CONTROLLER");
-        p.put("inter.broker.listener.name", "PLAINTEXT");
-        p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+        p.put("inter.broker.listener.name", listener);
+        p.put("listener.security.protocol.map", listener + ":" + listener + ",CONTROLLER:PLAINTEXT");
         p.put("log.dirs", logDir.toString());
         // One node: every internal topic must fit on it, or transactions and groups never become available.
         p.put("offsets.topic.replication.factor", "1");

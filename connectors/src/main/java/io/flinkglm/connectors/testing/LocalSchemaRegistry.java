@@ -12,6 +12,7 @@ import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,11 +26,16 @@ import org.apache.avro.Schema;
  * Confluent's REST API that {@link SchemaRegistryClient} uses, with Confluent's JSON shapes, error codes and
  * content type, and counts requests so tests can prove the client's cache works.
  *
- * <p>Like Confluent's, ids are global and the same schema gets the same id in every subject.
+ * <p>Like Confluent's, ids are global and the same schema gets the same id in every subject. Started with
+ * {@link #startWithBasicAuth}, it answers every request without those credentials with Confluent's
+ * {@code 401 Unauthorized}.
  *
  * <pre>{@code
  * try (var registry = LocalSchemaRegistry.start()) {
  *     var client = new SchemaRegistryClient(registry.url());
+ * }
+ * try (var registry = LocalSchemaRegistry.startWithBasicAuth("glm", "s3cret")) {
+ *     var client = new SchemaRegistryClient(SchemaRegistryConfig.of(registry.url().toString()).withUserInfo("glm:s3cret"));
  * }
  * }</pre>
  */
@@ -40,18 +46,29 @@ public final class LocalSchemaRegistry implements AutoCloseable {
     private static final Pattern BY_ID = Pattern.compile("/schemas/ids/(\\d+)/?");
 
     private final HttpServer server;
+    private final String expectedAuthorization; // null: no login needed
     private final AtomicInteger requests = new AtomicInteger();
     private final Map<Schema, Integer> idsBySchema = new HashMap<>();
     private final List<Schema> schemasById = new ArrayList<>(); // id n is at index n - 1
     private final Map<String, List<Integer>> versionsBySubject = new HashMap<>();
 
-    private LocalSchemaRegistry(HttpServer server) {
+    private LocalSchemaRegistry(HttpServer server, String expectedAuthorization) {
         this.server = server;
+        this.expectedAuthorization = expectedAuthorization;
     }
 
     public static LocalSchemaRegistry start() throws IOException {
+        return start(null);
+    }
+
+    /** A registry that serves only requests with HTTP basic auth as {@code user} with {@code password}. */
+    public static LocalSchemaRegistry startWithBasicAuth(String user, String password) throws IOException {
+        return start("Basic " + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    private static LocalSchemaRegistry start(String expectedAuthorization) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        LocalSchemaRegistry registry = new LocalSchemaRegistry(server);
+        LocalSchemaRegistry registry = new LocalSchemaRegistry(server, expectedAuthorization);
         server.createContext("/", registry::handle);
         server.start();
         return registry;
@@ -87,7 +104,11 @@ public final class LocalSchemaRegistry implements AutoCloseable {
             String path = exchange.getRequestURI().getRawPath();
             Matcher register = REGISTER.matcher(path);
             Matcher byId = BY_ID.matcher(path);
-            if ("POST".equals(exchange.getRequestMethod()) && register.matches()) {
+            if (expectedAuthorization != null
+                    && !expectedAuthorization.equals(exchange.getRequestHeaders().getFirst("Authorization"))) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"SchemaRegistry\"");
+                reply(exchange, 401, Map.of("error_code", 401, "message", "Unauthorized"));
+            } else if ("POST".equals(exchange.getRequestMethod()) && register.matches()) {
                 String subject = URLDecoder.decode(register.group(1), StandardCharsets.UTF_8);
                 JsonNode body = JSON.readTree(exchange.getRequestBody());
                 Schema schema;
