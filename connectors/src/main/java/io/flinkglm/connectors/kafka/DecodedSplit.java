@@ -16,7 +16,7 @@ import org.apache.flink.util.OutputTag;
  *
  * <pre>{@code
  * DecodedSplit<Prompt> split = DecodedSplit.of(decoded, Prompt.class);
- * split.values().map(ChatInput::of, ...);                   // DataStream<Sourced<Prompt>>
+ * split.values().map(ChatInput::ofPrompt, ...);             // DataStream<Sourced<Prompt>>
  * split.deadLetters().sinkTo(RecordKafkaSink.deadLetters()...build());
  * }</pre>
  */

@@ -8,6 +8,7 @@ import io.flinkglm.connectors.formats.JsonRecordSerde;
 import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import io.flinkglm.connectors.testing.SampleRecords;
 import io.flinkglm.records.Completion;
+import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.WireRecord;
@@ -125,7 +126,8 @@ class SaslKafkaITCase {
         DecodedSplit<Prompt> split =
                 DecodedSplit.of(env.fromSource(source, WatermarkStrategy.noWatermarks(), "prompts"), Prompt.class);
         split.values()
-                .map(p -> new Completion(p.requestId(), p.conversationId(), p.text(), "stop", 0, 0, 0L, 0L, 0L),
+                .map(p -> Completion.builder(p.value().requestId(), p.value().conversationId())
+                                .text(p.value().text(), FinishReason.STOP).build(),
                         TypeInformation.of(Completion.class))
                 .sinkTo(RecordKafkaSink.completions().setTopic(completions).configure(config).build());
         split.deadLetters().sinkTo(RecordKafkaSink.deadLetters().setTopic(deadLetters).configure(config).build());
