@@ -15,6 +15,7 @@ import java.util.function.Consumer;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
@@ -41,6 +42,7 @@ public final class GlmKafkaPipeline {
     private final StreamExecutionEnvironment env;
     private final Configuration config;
     private final List<DataStream<DeadLetter>> deadLetters = new ArrayList<>();
+    private FailureInjector<?> failureInjector; // the demo's --fail-every; null in real jobs
 
     private GlmKafkaPipeline(StreamExecutionEnvironment env, Configuration config) {
         this.env = env;
@@ -92,7 +94,20 @@ public final class GlmKafkaPipeline {
         DecodedSplit<T> split = DecodedSplit.of(
                 env.fromSource(source, WatermarkStrategy.noWatermarks(), "kafka " + name).uid("source-" + name), type);
         deadLetters.add(split.deadLetters());
+        if (failureInjector != null) {
+            @SuppressWarnings("unchecked")
+            FailureInjector<T> inject = (FailureInjector<T>) failureInjector;
+            return split.values().map(inject, TypeInformation.of(type)).name("failure injector " + name);
+        }
         return split.values();
+    }
+
+    /**
+     * Fails the task reading each input after every {@code everyRecords} decoded records, on its first
+     * {@code failingAttempts} attempts (see {@link FailureInjector}). Call before {@link #read}.
+     */
+    void injectFailures(int everyRecords, int failingAttempts) {
+        this.failureInjector = new FailureInjector<>(everyRecords, failingAttempts);
     }
 
     /** The GLM chat operator on {@code inputs}; its errors go to the dead-letter topic. */

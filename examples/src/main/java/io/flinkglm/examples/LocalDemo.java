@@ -22,16 +22,20 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
@@ -40,8 +44,14 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * included), {@link ChatWithToolsJob} on a local MiniCluster reading them to the end, and every output topic
  * read back with {@code read_committed} into a JSON-lines file. Run it with {@code bin/demo}.
  *
+ * <p>Lines go to Kafka as bytes, so a line that is not UTF-8 or is over the record size limit becomes a dead
+ * letter in the job rather than an error in the demo. {@code --fail-every N} fails the task reading the prompts
+ * after every N of them on its first {@value #INJECTED_FAILING_ATTEMPTS} attempts, to show that the output of a
+ * job that restarts equals one that does not; the demo's log configuration prints every task failure and job
+ * restart, injected or not.
+ *
  * <pre>{@code
- * bin/demo --input examples/data/prompts.jsonl --output /tmp/glm-demo.jsonl
+ * bin/demo --input examples/data/prompts.jsonl --output /tmp/glm-demo.jsonl [--fail-every 2]
  * # /tmp/glm-demo.jsonl: {"topic":"glm.completions","record":{"request_id":"r1",...}} per line
  * }</pre>
  *
@@ -62,6 +72,13 @@ public final class LocalDemo {
     /** The output topics, in the order their records are written to {@code --output}. */
     private static final Map<ConfigOption<String>, Class<? extends WireRecord>> OUTPUTS = outputs();
 
+    /** The restart strategy's pause: a restart in the demo should be seen, not waited for. */
+    private static final Duration RESTART_DELAY = Duration.ofMillis(200);
+    /** {@code --fail-every N} fails the first this many attempts of the reading task, so the job then finishes. */
+    static final int INJECTED_FAILING_ATTEMPTS = 3;
+    /** Room for the record's key, headers and batch framing on top of the longest input line. */
+    private static final int RECORD_OVERHEAD_BYTES = 64 * 1024;
+
     /** What the demo did: records per topic, and the input lines it produced. */
     public record Summary(int inputLines, Map<String, Integer> recordsByTopic, Duration took) {}
 
@@ -72,7 +89,8 @@ public final class LocalDemo {
             run(args);
         } catch (IllegalArgumentException e) {
             System.err.println("demo: " + e.getMessage());
-            System.err.println("usage: bin/demo --input PROMPTS.jsonl --output OUT.jsonl [--glm.<option> value ...]");
+            System.err.println("usage: bin/demo --input PROMPTS.jsonl --output OUT.jsonl [--fail-every N]"
+                    + " [--glm.<option> value ...]");
             System.exit(2);
         }
         // Kafka and Flink leave non-daemon threads behind for a while; the demo is done.
@@ -85,6 +103,7 @@ public final class LocalDemo {
         Map<String, String> pairs = JobArguments.pairs(args);
         Path input = Path.of(required(pairs.remove("input"), "--input"));
         Path output = Path.of(required(pairs.remove("output"), "--output"));
+        int failEvery = failEvery(pairs.remove("fail-every"));
         if (!Files.isRegularFile(input)) {
             throw new IllegalArgumentException("--input " + input + " is not a file");
         }
@@ -94,24 +113,39 @@ public final class LocalDemo {
         config.set(JobOptions.BOUNDED, true);
         ensureModel(Path.of(config.get(GlmOptions.MODEL_PATH)));
 
+        List<byte[]> lines = inputLines(input);
+        // Every line must reach the job, an oversized one included, to become a dead letter there rather than
+        // fail the producer: the prompts topic and the producer accept the longest line.
+        int maxMessageBytes = Math.max(1_048_588, lines.stream().mapToInt(l -> l.length).max().orElse(0)
+                + RECORD_OVERHEAD_BYTES);
         try (EmbeddedKafkaBroker kafka = EmbeddedKafkaBroker.start()) {
             config.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-            kafka.createTopic(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), 1);
+            kafka.createTopic(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), 1,
+                    Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes)));
             kafka.createTopic(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), 1);
             for (ConfigOption<String> topic : OUTPUTS.keySet()) {
                 kafka.createTopic(config.get(topic), 1);
             }
             Map<String, Object> client = clientProperties(config);
-            int lines = produceLines(input, client, config.get(KafkaConnectorOptions.PROMPTS_TOPIC));
-            System.err.printf("demo: %d input lines on %s; running %s%n",
-                    lines, config.get(KafkaConnectorOptions.PROMPTS_TOPIC), ChatWithToolsJob.class.getSimpleName());
+            produceLines(lines, client, maxMessageBytes, config.get(KafkaConnectorOptions.PROMPTS_TOPIC));
+            System.err.printf("demo: %d input lines on %s; running %s%s%n",
+                    lines.size(), config.get(KafkaConnectorOptions.PROMPTS_TOPIC), ChatWithToolsJob.class.getSimpleName(),
+                    failEvery > 0 ? ", failing its reading task after every " + failEvery + " prompts" : "");
 
-            GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
+            Configuration cluster = new Configuration();
+            cluster.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+            cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, Integer.MAX_VALUE);
+            cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, RESTART_DELAY);
+            GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(
+                    StreamExecutionEnvironment.getExecutionEnvironment(cluster), config);
+            if (failEvery > 0) {
+                pipeline.injectFailures(failEvery, INJECTED_FAILING_ATTEMPTS);
+            }
             ChatWithToolsJob.define(pipeline);
             pipeline.execute("glm demo");
 
             Map<String, Integer> counts = writeOutputs(client, config, output);
-            Summary summary = new Summary(lines, counts, Duration.ofNanos(System.nanoTime() - start));
+            Summary summary = new Summary(lines.size(), counts, Duration.ofNanos(System.nanoTime() - start));
             printSummary(summary, output);
             return summary;
         }
@@ -129,25 +163,50 @@ public final class LocalDemo {
     }
 
     /**
-     * Sends each non-blank line as one record, byte for byte, so a malformed line reaches the job as it is
-     * and becomes a dead letter there. The key is the line's conversation id when it has one.
+     * The non-blank lines of {@code input} as bytes, split at {@code \n} and nothing else: a line that is not
+     * UTF-8 or not JSON must reach the job as it is, to become a dead letter there.
      */
-    private static int produceLines(Path input, Map<String, Object> client, String topic) throws Exception {
-        List<String> lines = Files.readAllLines(input, UTF_8).stream().filter(l -> !l.isBlank()).toList();
+    static List<byte[]> inputLines(Path input) throws IOException {
+        byte[] bytes = Files.readAllBytes(input);
+        List<byte[]> lines = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i <= bytes.length; i++) {
+            if (i == bytes.length || bytes[i] == '\n') {
+                byte[] line = Arrays.copyOfRange(bytes, start, i);
+                if (!isBlank(line)) {
+                    lines.add(line);
+                }
+                start = i + 1;
+            }
+        }
+        return lines;
+    }
+
+    private static boolean isBlank(byte[] line) {
+        for (byte b : line) {
+            if (b != ' ' && b != '\t' && b != '\r') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Sends each line as one record, byte for byte, keyed by its conversation id when it has one. */
+    private static void produceLines(List<byte[]> lines, Map<String, Object> client, int maxMessageBytes, String topic)
+            throws Exception {
         Map<String, Object> props = new HashMap<>(client);
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        props.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, maxMessageBytes);
         try (var producer = new KafkaProducer<byte[], byte[]>(props)) {
-            for (String line : lines) {
+            for (byte[] line : lines) {
                 String key = conversationIdOf(line);
-                producer.send(new ProducerRecord<>(topic, key == null ? null : key.getBytes(UTF_8), line.getBytes(UTF_8)))
-                        .get();
+                producer.send(new ProducerRecord<>(topic, key == null ? null : key.getBytes(UTF_8), line)).get();
             }
         }
-        return lines.size();
     }
 
-    private static String conversationIdOf(String line) {
+    private static String conversationIdOf(byte[] line) {
         try {
             JsonNode id = WireJson.MAPPER.readTree(line).get("conversation_id");
             return id != null && id.isTextual() ? id.asText() : null;
@@ -156,7 +215,21 @@ public final class LocalDemo {
         }
     }
 
-    /** Every committed record of every output topic as {@code {"topic": ..., "record": {...}}} lines. */
+    private static int failEvery(String value) {
+        if (value == null) {
+            return 0;
+        }
+        try {
+            int n = Integer.parseInt(value);
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("--fail-every takes a positive number of prompts, not \"" + value + "\"");
+    }
+
     /** The demo's own producer and consumer get the job's {@code glm.kafka.properties.*} too. */
     private static Map<String, Object> clientProperties(Configuration config) {
         Map<String, Object> client = new HashMap<>();

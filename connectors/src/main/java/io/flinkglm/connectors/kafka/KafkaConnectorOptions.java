@@ -137,8 +137,11 @@ public final class KafkaConnectorOptions {
 
     public static final ConfigOption<MemorySize> MAX_RECORD_SIZE = ConfigOptions.key("glm.kafka.max-record-size")
             .memoryType()
-            .defaultValue(MemorySize.parse("10mb"))
-            .withDescription("Records larger than this are not parsed but sent to the dead-letter topic.");
+            .defaultValue(MemorySize.parse("1mb"))
+            .withDescription("Records larger than this are not parsed but sent to the dead-letter topic, with their "
+                    + "first 64 KiB. The default, 1 MiB, is what a default Kafka lets through (message.max.bytes "
+                    + "1048588, producer max.request.size 1048576); to raise it raise the topic's max.message.bytes "
+                    + "and the producers' max.request.size too.");
 
     private KafkaConnectorOptions() {}
 

@@ -84,7 +84,7 @@ public final class RecordKafkaSource {
             return this;
         }
 
-        /** Larger records become dead letters without being parsed. Default 10 MiB. */
+        /** Larger records become dead letters without being parsed. Default 1 MiB, Kafka's own default limit. */
         public Builder<T> setMaxRecordBytes(long maxRecordBytes) {
             if (maxRecordBytes <= 0) {
                 throw new IllegalArgumentException("max record bytes must be positive, not " + maxRecordBytes);

@@ -137,8 +137,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
     /** Creates {@code name} with replication factor 1; an existing topic is left as it is. */
     public void createTopic(String name, int partitions) throws InterruptedException {
+        createTopic(name, partitions, Map.of());
+    }
+
+    /** As {@link #createTopic(String, int)}, with topic configs such as {@code max.message.bytes}. */
+    public void createTopic(String name, int partitions, Map<String, String> configs) throws InterruptedException {
         try (Admin admin = admin()) {
-            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all().get();
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TopicExistsException)) {
                 throw new IllegalStateException("cannot create topic " + name + " on " + bootstrapServers(), e.getCause());
