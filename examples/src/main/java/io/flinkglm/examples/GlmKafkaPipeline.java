@@ -96,8 +96,8 @@ public final class GlmKafkaPipeline {
         deadLetters.add(split.deadLetters());
         if (failureInjector != null) {
             @SuppressWarnings("unchecked")
-            FailureInjector<T> inject = (FailureInjector<T>) failureInjector;
-            return split.values().map(inject, TypeInformation.of(type)).name("failure injector " + name);
+            FailureInjector<Sourced<T>> inject = (FailureInjector<Sourced<T>>) failureInjector;
+            return split.values().map(inject, Sourced.typeInfo(type)).name("failure injector " + name);
         }
         return split.values();
     }
