@@ -155,7 +155,7 @@ class ConversationCoreTest {
         TurnOutcome late = core.complete(new ConversationState(), "c", turn, result(new int[0], GenerationResult.FinishReason.DEADLINE, -1));
         TurnOutcome failed = core.complete(new ConversationState(), "c", turn, new GenerationResult("r", new int[0],
                 GenerationResult.FinishReason.ERROR, -1, "non-finite logits at position 3", 3, 0, 3,
-                new GenerationResult.Timings(0, 0, 0), null, null));
+                new GenerationResult.Timings(0, 0, 0), null, null, null));
 
         assertThat(late.rejection().stage()).isEqualTo(DeadLetter.Stage.GENERATE);
         assertThat(late.rejection().reason()).startsWith("timeout: ").contains(GlmOptions.REQUEST_TIMEOUT.key());
@@ -197,6 +197,6 @@ class ConversationCoreTest {
 
     private static GenerationResult result(int[] out, GenerationResult.FinishReason reason, int stopToken) {
         return new GenerationResult("r", out, reason, stopToken, null, 5, 0, 5,
-                new GenerationResult.Timings(1_000_000, 2_000_000, 3_000_000), null, null);
+                new GenerationResult.Timings(1_000_000, 2_000_000, 3_000_000), null, null, null);
     }
 }

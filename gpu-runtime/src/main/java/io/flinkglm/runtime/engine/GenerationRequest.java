@@ -24,7 +24,8 @@ import java.util.Optional;
  */
 public record GenerationRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                                 long deadlineMillis, String conversationKey, int[] classifyTokenIds,
-                                boolean exportKv, byte[] importedKv, TokenListener listener) {
+                                boolean exportKv, byte[] importedKv, TokenListener listener,
+                                int exportKvFromBlock, KvSnapshot importedKvBlocks) {
 
     public GenerationRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -35,6 +36,12 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         }
         if (deadlineMillis < 0) {
             throw new IllegalArgumentException("deadlineMillis must be epoch millis or 0 but is " + deadlineMillis);
+        }
+        if (importedKv != null && importedKvBlocks != null) {
+            throw new IllegalArgumentException("request " + requestId + " imports KV both as bytes and as blocks; pick one");
+        }
+        if (exportKvFromBlock < -1) {
+            throw new IllegalArgumentException("exportKvFromBlock must be a block index or -1 but is " + exportKvFromBlock);
         }
         if (classifyTokenIds != null && classifyTokenIds.length == 0) {
             throw new IllegalArgumentException("request " + requestId + " asks to classify over no token ids");
@@ -64,6 +71,8 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         private int[] classifyTokenIds;
         private boolean exportKv;
         private byte[] importedKv;
+        private KvSnapshot importedKvBlocks;
+        private int exportKvFromBlock = -1;
         private TokenListener listener;
 
         private Builder(String requestId, int[] promptTokens) {
@@ -107,6 +116,21 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
             return this;
         }
 
+        /** The result carries {@link GenerationResult#kvSnapshot()}: this request's KV blocks {@code fromBlock ..}. */
+        public Builder exportKvFrom(int fromBlock) {
+            if (fromBlock < 0) {
+                throw new IllegalArgumentException("fromBlock must not be negative but is " + fromBlock);
+            }
+            this.exportKvFromBlock = fromBlock;
+            return this;
+        }
+
+        /** KV of the prompt's first tokens, as blocks a previous result exported (every block from 0). */
+        public Builder importedKv(KvSnapshot blocks) {
+            this.importedKvBlocks = blocks;
+            return this;
+        }
+
         public Builder listener(TokenListener listener) {
             this.listener = listener;
             return this;
@@ -114,7 +138,7 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
 
         public GenerationRequest build() {
             return new GenerationRequest(requestId, promptTokens, sampling, priority, deadlineMillis,
-                    conversationKey, classifyTokenIds, exportKv, importedKv, listener);
+                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks);
         }
     }
 }

@@ -15,11 +15,12 @@ package io.flinkglm.runtime.engine;
  * @param message            why it failed, for ERROR; else null
  * @param classProbabilities for CLASSIFIED: softmax over the requested ids' logits, in their order; else null
  * @param kv                 for a request with exportKv: its KV in {@link KvTransfer}'s format; else null
+ * @param kvSnapshot         for a request with exportKvFrom: its KV blocks from that block on; else null
  */
 public record GenerationResult(String requestId, int[] outputTokens, FinishReason finishReason, int stopTokenId,
                                String message, int promptTokens, int cachedPromptTokens,
                                int computedPromptTokens, Timings timings, float[] classProbabilities,
-                               byte[] kv) {
+                               byte[] kv, KvSnapshot kvSnapshot) {
 
     /** Why a request ended. */
     public enum FinishReason { STOP, LENGTH, CANCELLED, DEADLINE, CLASSIFIED, ERROR }

@@ -170,10 +170,12 @@ public final class InferenceEngine implements AutoCloseable {
             throw new IllegalArgumentException("request " + r.requestId() + " has stop strings but the engine"
                     + " has no detokenizer; build it with detokenizer(tokenizer::decode)");
         }
-        if (r.importedKv() == null) {
+        if (r.importedKv() == null && r.importedKvBlocks() == null) {
             return null;
         }
-        KvTransfer.Imported imported = KvTransfer.parse(r.importedKv(), config, runner.kv());
+        KvTransfer.Imported imported = r.importedKv() != null
+                ? KvTransfer.parse(r.importedKv(), runner.model(), runner.kv())
+                : KvTransfer.parse(r.importedKvBlocks(), runner.model(), runner.kv());
         int[] kvTokens = imported.tokens();
         if (kvTokens.length > r.promptTokens().length
                 || !Arrays.equals(kvTokens, 0, kvTokens.length, r.promptTokens(), 0, kvTokens.length)) {
@@ -341,10 +343,18 @@ public final class InferenceEngine implements AutoCloseable {
     private void finish(Sequence s, GenerationResult.FinishReason reason, String message, int stopToken,
                         float[] probabilities) {
         byte[] kv = null;
-        if (s.request.exportKv() && blocks.hasBlocks(s.id) && s.numComputed > 0) {
+        KvSnapshot kvBlocks = null;
+        boolean export = s.request.exportKv() || s.request.exportKvFromBlock() >= 0;
+        if (export && blocks.hasBlocks(s.id) && s.numComputed > 0) {
             // The last sampled token has no KV yet: export exactly the computed positions.
             try {
-                kv = runner.export(s.tokens(0, s.numComputed), blocks.blockTable(s.id));
+                int[] computed = s.tokens(0, s.numComputed);
+                if (s.request.exportKv()) {
+                    kv = runner.export(computed, blocks.blockTable(s.id));
+                }
+                if (s.request.exportKvFromBlock() >= 0) {
+                    kvBlocks = runner.exportBlocks(computed, blocks.blockTable(s.id), s.request.exportKvFromBlock());
+                }
             } catch (RuntimeException e) {
                 LOG.log(Level.WARNING, "KV export of request " + s.request.requestId() + " failed", e);
                 message = (message == null ? "" : message + "; ") + "KV export failed: " + e;
@@ -363,7 +373,7 @@ public final class InferenceEngine implements AutoCloseable {
         int cached = s.admitted ? s.cachedPromptTokens : 0;
         GenerationResult result = new GenerationResult(s.request.requestId(), s.outputTokens(), reason, stopToken,
                 message, s.promptLength, cached, s.admitted ? s.promptLength - cached : 0, timings,
-                probabilities, kv);
+                probabilities, kv, kvBlocks);
         metrics.finished(result);
         s.future.complete(result);
     }

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.engine;
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -94,7 +95,16 @@ final class ModelRunner implements AutoCloseable {
 
     /** The KV of a sequence's first {@code tokens.length} positions, in {@link KvTransfer}'s format. */
     byte[] export(int[] tokens, int[] blockTable) {
-        return KvTransfer.export(backend.model().config(), kv, tokens, blockTable);
+        return KvTransfer.export(backend.model(), kv, tokens, blockTable);
+    }
+
+    /** The KV of a sequence's first {@code tokens.length} positions as blocks {@code fromBlock ..}. */
+    KvSnapshot exportBlocks(int[] tokens, int[] blockTable, int fromBlock) {
+        return KvTransfer.snapshot(backend.model(), kv, tokens, blockTable, fromBlock);
+    }
+
+    Glm4Model model() {
+        return backend.model();
     }
 
     @Override

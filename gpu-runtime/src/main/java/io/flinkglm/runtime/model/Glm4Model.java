@@ -14,6 +14,18 @@ import java.nio.file.Path;
  */
 public record Glm4Model(Path dir, ModelConfig config, ModelWeights weights, GenerationDefaults generation) {
 
+    /**
+     * Identifies these weights: the config's shape and {@link ModelWeights#fingerprint()}. KV state is
+     * tagged with it, so a conversation never continues from another checkpoint's cache.
+     */
+    public long fingerprint() {
+        ModelConfig c = config;
+        String shape = c.hiddenSize() + "/" + c.numLayers() + "/" + c.numHeads() + "/" + c.numKvHeads() + "/"
+                + c.headDim() + "/" + c.intermediateSize() + "/" + c.vocabSize() + "/" + c.ropeTheta() + "/"
+                + c.partialRotaryFactor() + "/" + c.rmsNormEps();
+        return Fnv1a.mix(Fnv1a.of(shape), weights.fingerprint());
+    }
+
     public static Glm4Model load(Path dir) throws IOException {
         return load(dir, null);
     }

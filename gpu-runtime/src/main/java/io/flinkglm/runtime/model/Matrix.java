@@ -25,6 +25,10 @@ public final class Matrix {
     private float[] f32Data;  // [rows * cols] row-major; null when bf16 or once laid out
     private short[] bf16Data; // [rows * cols] bf16 bits, row-major; null when f32 or once laid out
     private Object laidOut;   // the layout built from the data by laidOut, or null
+    private final long sample; // FNV-1a over the shape and up to SAMPLES evenly spaced values' bits
+
+    /** Values hashed into {@link #sampleFingerprint()}: enough to tell two checkpoints apart, cheap at load. */
+    static final int SAMPLES = 4096;
 
     private Matrix(int rows, int cols, float[] f32, short[] bf16) {
         int length = f32 != null ? f32.length : bf16.length;
@@ -36,6 +40,27 @@ public final class Matrix {
         this.bf16 = bf16 != null;
         this.f32Data = f32;
         this.bf16Data = bf16;
+        this.sample = sample(rows, cols, f32, bf16);
+    }
+
+    /**
+     * A fingerprint of this matrix's shape and values, from up to {@value #SAMPLES} evenly spaced
+     * values taken when it was built (so it stays available after a backend takes the data): two
+     * checkpoints of one shape with different weights give different values with near certainty.
+     */
+    public long sampleFingerprint() {
+        return sample;
+    }
+
+    private static long sample(int rows, int cols, float[] f32, short[] bf16) {
+        long n = (long) rows * cols;
+        long h = Fnv1a.mix(Fnv1a.mix(Fnv1a.OFFSET, rows), cols);
+        // An odd stride so the samples walk across columns rather than down one.
+        long stride = Math.max(1, n / SAMPLES) | 1;
+        for (long i = 0; i < n; i += stride) {
+            h = Fnv1a.mix(h, f32 != null ? Float.floatToRawIntBits(f32[(int) i]) : bf16[(int) i]);
+        }
+        return h;
     }
 
     /** A matrix of floats given row-major; takes the array. */

@@ -29,6 +29,29 @@ public record ModelWeights(
             Matrix down) {         // [hidden, intermediate]
     }
 
+    /**
+     * A fingerprint of the weights: every matrix's {@link Matrix#sampleFingerprint()} and every norm and
+     * bias in full. KV computed by other weights of the same shape (a fine-tuned checkpoint) is told apart.
+     */
+    public long fingerprint() {
+        long h = Fnv1a.mix(Fnv1a.mix(Fnv1a.OFFSET, embed.sampleFingerprint()), lmHead.sampleFingerprint());
+        h = mixAll(h, finalNorm);
+        for (Layer l : layers) {
+            for (Matrix m : List.of(l.qkv(), l.o(), l.gateUp(), l.down())) {
+                h = Fnv1a.mix(h, m.sampleFingerprint());
+            }
+            h = mixAll(mixAll(mixAll(h, l.inputNorm()), l.postNorm()), l.qkvBias());
+        }
+        return h;
+    }
+
+    private static long mixAll(long h, float[] values) {
+        for (float v : values) {
+            h = Fnv1a.mix(h, Float.floatToRawIntBits(v));
+        }
+        return h;
+    }
+
     /** Bytes of weights streamed per decode step (embedding row reads excluded: one row per token). */
     public long bytesPerToken() {
         long n = lmHead.bytes() + 4L * finalNorm.length;

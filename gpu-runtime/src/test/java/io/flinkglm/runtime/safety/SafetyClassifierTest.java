@@ -127,7 +127,7 @@ class SafetyClassifierTest {
     void resultThatDidNotClassifyGivesNoVerdict() {
         SafetyClassifier.Prepared prepared = new SafetyClassifier(engine, tokenizer, POLICY).prepare("c", "x", Checked.PROMPT);
         GenerationResult cancelled = new GenerationResult("c", new int[0], GenerationResult.FinishReason.CANCELLED, -1,
-                "engine closed", 10, 0, 10, new GenerationResult.Timings(0, 0, 0), null, null);
+                "engine closed", 10, 0, 10, new GenerationResult.Timings(0, 0, 0), null, null, null);
 
         assertThatThrownBy(() -> prepared.verdict(cancelled))
                 .isInstanceOf(SafetyClassificationException.class)
