@@ -11,6 +11,7 @@ import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.chat.ToolCallValidator;
 import io.flinkglm.runtime.chat.ValidatedToolCall;
 import io.flinkglm.runtime.engine.GenerationResult;
+import io.flinkglm.runtime.engine.KvSnapshot;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -121,7 +122,7 @@ final class ConversationCore {
             }
             after.messagesJson = appendMessages(after.messagesJson, added);
         }
-        byte[] kv = turn.remember() ? result.kv() : null;
+        KvSnapshot kv = turn.remember() ? result.kvSnapshot() : null;
         if (reply instanceof AssistantReply.FunctionCall fc) {
             FunctionCall call = new FunctionCall(turn.requestId(), conversationId,
                     after != null ? after.pendingCallId : null, fc.name(), arguments);

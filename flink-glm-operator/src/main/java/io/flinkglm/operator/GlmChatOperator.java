@@ -5,6 +5,7 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Sourced;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
+import io.flinkglm.runtime.engine.KvSnapshot;
 import io.flinkglm.runtime.engine.RequestHandle;
 import java.io.Serializable;
 import java.util.HashSet;
@@ -23,7 +24,6 @@ import org.apache.flink.api.common.state.KeyedStateStore;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
@@ -34,6 +34,8 @@ import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The chat operator: Flink glue around the pure {@link ConversationCore}. A keyed conversation per key,
@@ -63,6 +65,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         implements OneInputStreamOperator<ChatInput, Sourced<Completion>>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(GlmChatOperator.class);
 
     public static final String PROMPT_TOKENS_COMPUTED = "glm-prompt-tokens-computed";
     public static final String PROMPT_TOKENS_CACHED = "glm-prompt-tokens-cached";
@@ -79,12 +82,15 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
     private transient ConversationCore core;
     private transient ValueState<ConversationState> conversations;
     private transient PendingInputs pending;
-    private transient ValueState<byte[]> kvState;
+    private transient ConversationKv kv;
     private transient ReadyTurns turns;
     /** Turns this operator cancelled at their deadline: their CANCELLED result is a timeout, not a broken engine. */
     private transient Set<RequestHandle> timedOut;
     private transient Counter completions;
     private transient Counter errors;
+    private transient Counter kvRefused;
+    private transient Counter kvDropped;
+    private transient boolean kvRefusalLogged;
     private transient long kvStateBytes;
     private transient LongCounter promptTokensComputed;
     private transient LongCounter promptTokensCached;
@@ -102,18 +108,14 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         super.initializeState(context);
         ValueStateDescriptor<ConversationState> conv =
                 new ValueStateDescriptor<>("conversation", TypeInformation.of(ConversationState.class));
-        ValueStateDescriptor<byte[]> kv = new ValueStateDescriptor<>("kv", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO);
-        config.getOptional(GlmOptions.STATE_TTL).ifPresent(ttl -> {
-            StateTtlConfig ttlConfig = StateTtlConfig.newBuilder(ttl).build();
-            conv.enableTimeToLive(ttlConfig);
-            kv.enableTimeToLive(ttlConfig);
-        });
+        Optional<StateTtlConfig> ttl = config.getOptional(GlmOptions.STATE_TTL).map(t -> StateTtlConfig.newBuilder(t).build());
+        ttl.ifPresent(conv::enableTimeToLive);
         // The context's store, not getRuntimeContext()'s: the runtime context gets its keyed store only
         // after this method returns (AbstractStreamOperator#initializeState), so using it here fails.
         KeyedStateStore store = context.getKeyedStateStore();
         conversations = store.getState(conv);
         pending = new PendingInputs(store);
-        kvState = store.getState(kv);
+        kv = new ConversationKv(store, ttl);
     }
 
     @Override
@@ -123,6 +125,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         timedOut = new HashSet<>();
         completions = getMetricGroup().counter("glmCompletions");
         errors = getMetricGroup().counter("glmErrors");
+        kvRefused = getMetricGroup().counter("glmKvRefused");
+        kvDropped = getMetricGroup().counter("glmKvDropped");
         getMetricGroup().gauge("glmInFlight", () -> turns.inFlight());
         getMetricGroup().gauge("glmKvStateBytes", () -> kvStateBytes);
         promptTokensComputed = addAccumulator(PROMPT_TOKENS_COMPUTED, new LongCounter());
@@ -192,12 +196,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                             turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())
                     .sampling(turn.sampling())
                     .conversationKey(key);
-            if (turn.remember() && config.get(GlmOptions.KV_PERSISTENCE)) {
-                request.exportKv(true);
-                byte[] kv = kvState.value();
-                if (kv != null) {
-                    request.importedKv(kv);
-                }
+            if (keepsKv(turn)) {
+                withKeptKv(request, key);
             }
             Optional<RequestHandle> submitted;
             try {
@@ -259,9 +259,12 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
             conversations.update(outcome.state());
         }
         if (outcome.kv() != null) {
-            kvState.update(outcome.kv());
-            kvStateBytes = outcome.kv().length;
-            maxKvStateBytes.add(kvStateBytes);
+            if (kv.store(outcome.kv(), config.get(GlmOptions.KV_MAX_BYTES).getBytes())) {
+                kvStateBytes = kv.meta().bytes;
+                maxKvStateBytes.add(kvStateBytes);
+            } else {
+                kvDropped.inc(); // past glm.state.kv-max-bytes: the conversation goes on from its tokens
+            }
         }
         if (outcome.rejection() != null) {
             deadLetter(head, outcome.rejection());
@@ -270,6 +273,48 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         } else {
             completions.inc();
             output.collect(new StreamRecord<>(new Sourced<>(outcome.completion(), head.origin)));
+        }
+    }
+
+    /** Whether this turn keeps its conversation's KV in state ({@link GlmOptions#KV_PERSISTENCE}). */
+    private boolean keepsKv(Turn turn) {
+        return switch (config.get(GlmOptions.KV_PERSISTENCE)) {
+            case NEVER -> false;
+            case ALWAYS -> turn.remember();
+            case AUTO -> turn.remember() && turn.promptTokens().length >= config.get(GlmOptions.KV_MIN_TOKENS);
+        };
+    }
+
+    /**
+     * Imports the kept KV blocks into the request and asks for the blocks from the first one not yet full.
+     * KV of other weights (the job was redeployed on a fine-tuned checkpoint of the same shape) or of
+     * another block size is dropped: the turn recomputes its history, counted in {@code glmKvRefused}.
+     */
+    private void withKeptKv(GenerationRequest.Builder request, String key) throws Exception {
+        ConversationKv.Meta kept = kv.meta();
+        long fingerprint = worker.model().fingerprint();
+        int blockSize = config.get(GlmOptions.BLOCK_SIZE);
+        if (kept != null && (kept.fingerprint != fingerprint || kept.blockSize != blockSize)) {
+            kv.clear();
+            kvRefused.inc();
+            if (!kvRefusalLogged) {
+                kvRefusalLogged = true;
+                LOG.info("KV state of conversation {} (and maybe others) was computed by other weights or blocks"
+                        + " (fingerprint {}, {} tokens per block; this model's {}, {}): dropped, the history is"
+                        + " recomputed", key, Long.toHexString(kept.fingerprint), kept.blockSize,
+                        Long.toHexString(fingerprint), blockSize);
+            }
+            kept = null;
+        }
+        KvSnapshot snapshot = kept == null ? null : kv.snapshot(stateOrNew().tokens);
+        if (snapshot != null) {
+            request.importedKv(snapshot);
+            request.exportKvFrom(snapshot.fullBlocks());
+        } else {
+            if (kept != null) {
+                kv.clear(); // blocks that no longer match the conversation's tokens
+            }
+            request.exportKvFrom(0);
         }
     }
 

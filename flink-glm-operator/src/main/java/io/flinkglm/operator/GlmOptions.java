@@ -2,6 +2,7 @@ package io.flinkglm.operator;
 
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
+import org.apache.flink.configuration.MemorySize;
 
 import java.time.Duration;
 
@@ -78,10 +79,27 @@ public final class GlmOptions {
             .durationType().noDefaultValue()
             .withDescription("Forget a conversation this long after its last turn (unset: keep forever).");
 
-    public static final ConfigOption<Boolean> KV_PERSISTENCE = ConfigOptions.key("glm.state.kv-persistence")
-            .booleanType().defaultValue(false)
-            .withDescription("Keep each conversation's KV bytes in keyed state, so after a restore or rescale "
-                    + "the next turn prefills only its new tokens. Costs state size (reported as a metric).");
+    public static final ConfigOption<KvPersistence> KV_PERSISTENCE = ConfigOptions.key("glm.state.kv-persistence")
+            .enumType(KvPersistence.class).defaultValue(KvPersistence.NEVER)
+            .withDescription("Keep each conversation's KV cache in keyed state, one map entry per KV block, so after"
+                    + " a restore or rescale the next turn prefills only its new tokens. NEVER: recompute the"
+                    + " history after a restore; ALWAYS: keep every chat conversation's KV; AUTO: keep it only for"
+                    + " conversations of at least glm.state.kv-min-tokens tokens, where reading it back beats"
+                    + " recomputing it.");
+
+    public static final ConfigOption<Integer> KV_MIN_TOKENS = ConfigOptions.key("glm.state.kv-min-tokens")
+            .intType().defaultValue(256)
+            .withDescription("With glm.state.kv-persistence AUTO, the conversation length in tokens from which its KV"
+                    + " is kept; shorter conversations recompute after a restore (docs/PERFORMANCE.md has the"
+                    + " measured crossover).");
+
+    public static final ConfigOption<MemorySize> KV_MAX_BYTES = ConfigOptions.key("glm.state.kv-max-bytes")
+            .memoryType().defaultValue(MemorySize.parse("256mb"))
+            .withDescription("The most KV one conversation keeps in state. Past it the conversation keeps only its"
+                    + " tokens and recomputes its history after a restore: it never fails for its size.");
+
+    /** Whether a conversation's KV cache is kept in keyed state. */
+    public enum KvPersistence { NEVER, ALWAYS, AUTO }
 
     /** Which texts the safety classifier checks. */
     public enum ModerationMode { NONE, PROMPTS, COMPLETIONS, BOTH }

@@ -70,11 +70,12 @@ class RescaleITCase {
     @ParameterizedTest(name = "kv-persistence {0}")
     @ValueSource(booleans = {true, false})
     void conversationsSurviveRescalingFromTwoToThreeToOne(boolean kvPersistence, @TempDir Path savepoints) throws Exception {
+        GlmOptions.KvPersistence persistence = kvPersistence ? GlmOptions.KvPersistence.ALWAYS : GlmOptions.KvPersistence.NEVER;
         String name = "rescale-" + kvPersistence;
         String topic = name + "-prompts";
         topics.create(topic);
         Configuration config = new Configuration(glm);
-        config.set(GlmOptions.KV_PERSISTENCE, kvPersistence);
+        config.set(GlmOptions.KV_PERSISTENCE, persistence);
         List<ChatInput> inputs = TinyGlm.conversations(name, CONVERSATIONS, PARALLELISM.length);
         Map<String, ReferenceChat.Answer> uninterrupted;
         try (ReferenceChat reference = new ReferenceChat(glm)) {
