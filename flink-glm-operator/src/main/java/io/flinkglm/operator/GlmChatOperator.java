@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Job accumulators, readable from the {@code JobExecutionResult}: {@value #PROMPT_TOKENS_COMPUTED}
  * and {@value #PROMPT_TOKENS_CACHED} (prompt tokens the engine prefilled versus took from its prefix cache
- * or imported KV), {@value #MAX_IN_FLIGHT} and {@value #MAX_KV_STATE_BYTES}.
+ * or imported KV), {@value #MAX_IN_FLIGHT}, {@value #MAX_KV_STATE_BYTES}, {@value #KV_REFUSED} (turns whose kept KV
+ * was computed by other weights and was recomputed) and {@value #KV_DROPPED} (KV past glm.state.kv-max-bytes).
  */
 @Internal
 public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
@@ -71,6 +72,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
     public static final String PROMPT_TOKENS_CACHED = "glm-prompt-tokens-cached";
     public static final String MAX_IN_FLIGHT = "glm-max-in-flight";
     public static final String MAX_KV_STATE_BYTES = "glm-max-kv-state-bytes";
+    public static final String KV_REFUSED = "glm-kv-refused";
+    public static final String KV_DROPPED = "glm-kv-dropped";
 
     /** How soon a turn the engine's full queue refused is offered again. */
     private static final long ENGINE_FULL_RETRY_MS = 10;
@@ -88,8 +91,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
     private transient Set<RequestHandle> timedOut;
     private transient Counter completions;
     private transient Counter errors;
-    private transient Counter kvRefused;
-    private transient Counter kvDropped;
+    private transient LongCounter kvRefused;
+    private transient LongCounter kvDropped;
     private transient boolean kvRefusalLogged;
     private transient long kvStateBytes;
     private transient LongCounter promptTokensComputed;
@@ -125,8 +128,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         timedOut = new HashSet<>();
         completions = getMetricGroup().counter("glmCompletions");
         errors = getMetricGroup().counter("glmErrors");
-        kvRefused = getMetricGroup().counter("glmKvRefused");
-        kvDropped = getMetricGroup().counter("glmKvDropped");
+        kvRefused = addAccumulator(KV_REFUSED, new LongCounter());
+        kvDropped = addAccumulator(KV_DROPPED, new LongCounter());
+        getMetricGroup().gauge("glmKvRefused", () -> kvRefused.getLocalValue());
+        getMetricGroup().gauge("glmKvDropped", () -> kvDropped.getLocalValue());
         getMetricGroup().gauge("glmInFlight", () -> turns.inFlight());
         getMetricGroup().gauge("glmKvStateBytes", () -> kvStateBytes);
         promptTokensComputed = addAccumulator(PROMPT_TOKENS_COMPUTED, new LongCounter());
@@ -263,7 +268,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                 kvStateBytes = kv.meta().bytes;
                 maxKvStateBytes.add(kvStateBytes);
             } else {
-                kvDropped.inc(); // past glm.state.kv-max-bytes: the conversation goes on from its tokens
+                kvDropped.add(1L); // past glm.state.kv-max-bytes: the conversation goes on from its tokens
             }
         }
         if (outcome.rejection() != null) {
@@ -296,7 +301,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         int blockSize = config.get(GlmOptions.BLOCK_SIZE);
         if (kept != null && (kept.fingerprint != fingerprint || kept.blockSize != blockSize)) {
             kv.clear();
-            kvRefused.inc();
+            kvRefused.add(1L);
             if (!kvRefusalLogged) {
                 kvRefusalLogged = true;
                 LOG.info("KV state of conversation {} (and maybe others) was computed by other weights or blocks"
