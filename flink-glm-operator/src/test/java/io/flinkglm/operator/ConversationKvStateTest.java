@@ -26,6 +26,13 @@ import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import java.util.stream.Stream;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.state.forst.ForStOptions;
+import org.apache.flink.state.forst.ForStStateBackend;
 
 /**
  * A conversation's KV in keyed state on RocksDB with incremental checkpoints: what a checkpoint uploads
@@ -173,15 +180,32 @@ class ConversationKvStateTest {
         assertThat(limited).isEqualTo(unlimited);
     }
 
-    @Test
-    void keptBlocksMoveWithTheirKeysWhenRescaledOnRocksDb() throws Exception {
+    /** The state backends production jobs keep large keyed state in: RocksDB, and ForSt on a local path. */
+    static Stream<Arguments> backends() {
+        return Stream.of(
+                Arguments.of("rocksdb", (StateBackendFactory) dir -> new EmbeddedRocksDBStateBackend(true)),
+                Arguments.of("forst", (StateBackendFactory) dir -> {
+                    Configuration c = new Configuration();
+                    c.set(ForStOptions.PRIMARY_DIRECTORY, dir.toUri().toString());
+                    return new ForStStateBackend().configure(c, ConversationKvStateTest.class.getClassLoader());
+                }));
+    }
+
+    interface StateBackendFactory {
+        StateBackend create(Path dir) throws Exception;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void keptBlocksMoveWithTheirKeysWhenRescaled(String name, StateBackendFactory backend, @TempDir Path dir)
+            throws Exception {
         List<ChatInput> firstTurns = TinyGlm.turn("scale", 6, 0);
         List<ChatInput> secondTurns = TinyGlm.turn("scale", 6, 1);
         Configuration config = with(modelA, GlmOptions.KvPersistence.ALWAYS);
         OperatorSubtaskState atOne;
         List<String> uninterrupted = new ArrayList<>();
         try (var harness = harness(config, 1, 0)) {
-            harness.setStateBackend(new EmbeddedRocksDBStateBackend(true));
+            harness.setStateBackend(backend.create(dir.resolve("p1")));
             harness.open();
             for (ChatInput in : firstTurns) {
                 answer(harness, in);
@@ -196,7 +220,7 @@ class ConversationKvStateTest {
         long cached = 0;
         for (int subtask = 0; subtask < 2; subtask++) {
             try (var harness = harness(config, 2, subtask)) {
-                harness.setStateBackend(new EmbeddedRocksDBStateBackend(true));
+                harness.setStateBackend(backend.create(dir.resolve("p2-" + subtask)));
                 harness.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(
                         atOne, MAX_PARALLELISM, 1, 2, subtask));
                 harness.open();
