@@ -44,11 +44,7 @@ public final class KvTransfer {
         String shape = c.hiddenSize() + "/" + c.numLayers() + "/" + c.numHeads() + "/" + c.numKvHeads() + "/"
                 + c.headDim() + "/" + c.intermediateSize() + "/" + c.vocabSize() + "/" + c.ropeTheta() + "/"
                 + c.partialRotaryFactor() + "/" + c.rmsNormEps();
-        long h = 0xcbf29ce484222325L; // FNV-1a 64
-        for (byte b : shape.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * 0x100000001b3L;
-        }
-        return h;
+        return Fnv1a.hash64(shape);
     }
 
     /** Writes the KV of {@code tokens} (positions 0..n-1) held in {@code blockTable}. */
