@@ -20,7 +20,7 @@ final class RenderCommand implements Command {
         args.path("model"); // the GLM-4 format is fixed; the model is named for symmetry with the other commands
         boolean generationPrompt = !args.flag("no-generation-prompt");
         args.rejectUnused();
-        Conversation conversation = Conversation.fromJson(Stdin.readUtf8(args.stdin()));
+        Conversation conversation = Conversation.fromJson(args.stdinText());
         return ChatTemplate.render(conversation.messages(), generationPrompt);
     }
 }

@@ -20,7 +20,7 @@ final class TokenizeCommand implements Command {
         boolean special = args.flag("special");
         args.rejectUnused();
         Glm4Tokenizer tokenizer = Glm4Tokenizer.load(dir);
-        String text = Stdin.readUtf8(args.stdin());
+        String text = args.stdinText();
         return special ? tokenizer.encodeWithSpecials(text) : tokenizer.encode(text);
     }
 }
