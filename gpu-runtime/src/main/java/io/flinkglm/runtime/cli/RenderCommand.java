@@ -6,11 +6,6 @@ import io.flinkglm.runtime.chat.Conversation;
 /** {@code render}: a JSON array of messages on stdin to the exact prompt text, nothing appended. */
 final class RenderCommand implements Command {
     @Override
-    public java.util.Set<String> flags() {
-        return java.util.Set.of("no-generation-prompt");
-    }
-
-    @Override
     public String usage() {
         return "render --model DIR [--no-generation-prompt]   (JSON messages on stdin)";
     }

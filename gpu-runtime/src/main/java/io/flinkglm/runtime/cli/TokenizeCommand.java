@@ -5,11 +5,6 @@ import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 /** {@code tokenize}: text on stdin to a JSON array of token ids. */
 final class TokenizeCommand implements Command {
     @Override
-    public java.util.Set<String> flags() {
-        return java.util.Set.of("special");
-    }
-
-    @Override
     public String usage() {
         return "tokenize --model DIR [--special]   (text on stdin)";
     }
