@@ -4,6 +4,7 @@ import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.BackendDiagnostics;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.backend.StepPlan;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.Matrix;
