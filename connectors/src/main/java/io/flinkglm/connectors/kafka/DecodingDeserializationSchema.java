@@ -8,7 +8,6 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
 import io.flinkglm.records.Origin;
 import io.flinkglm.records.WireRecord;
-import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.util.Arrays;
@@ -69,9 +68,8 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
-        SchemaRegistryClient registry = schemaRegistry == null ? null : new SchemaRegistryClient(schemaRegistry);
         // The subject only matters for writing; reading finds the writer's schema by the id in each record.
-        serde = RecordSerde.create(type, format, registry, "unused-by-readers");
+        serde = RecordSerde.open(type, format, schemaRegistry, "unused-by-readers");
     }
 
     @Override

@@ -3,7 +3,6 @@ package io.flinkglm.connectors.kafka;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.records.WireRecord;
-import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,8 +45,7 @@ public final class WireRecordSerializationSchema<T extends WireRecord> implement
 
     @Override
     public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-        SchemaRegistryClient registry = schemaRegistry == null ? null : new SchemaRegistryClient(schemaRegistry);
-        serde = RecordSerde.create(type, format, registry, topic);
+        serde = RecordSerde.open(type, format, schemaRegistry, topic);
     }
 
     @Override
