@@ -9,6 +9,7 @@ import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.operator.GlmStreams;
 import java.time.Duration;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -25,6 +26,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  *     --glm.model.path /models/glm-4-9b-chat-hf --glm.kafka.bootstrap-servers kafka:9092 --glm.capacity 64
  * }</pre>
  */
+@PublicEvolving
 public final class BulkInferenceJob {
 
     /**

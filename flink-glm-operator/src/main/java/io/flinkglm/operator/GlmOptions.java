@@ -4,6 +4,7 @@ import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
 import java.time.Duration;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Every setting of the GLM operators, as Flink {@link ConfigOption}s with their defaults. Set them
@@ -15,6 +16,7 @@ import java.time.Duration;
  * conf.set(GlmOptions.CAPACITY, 32);
  * }</pre>
  */
+@PublicEvolving
 public final class GlmOptions {
     private GlmOptions() {}
 

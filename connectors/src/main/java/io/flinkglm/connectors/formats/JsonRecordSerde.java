@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
 import io.flinkglm.records.WireRecord;
 import java.nio.charset.CharacterCodingException;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * UTF-8 JSON for any record type.
@@ -14,6 +15,7 @@ import java.nio.charset.CharacterCodingException;
  * byte[] bytes = serde.encode(completion);
  * }</pre>
  */
+@PublicEvolving
 public final class JsonRecordSerde<T extends WireRecord> implements RecordSerde<T> {
 
     private final Class<T> type;

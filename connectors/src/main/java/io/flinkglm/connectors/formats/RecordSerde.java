@@ -4,6 +4,7 @@ import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Turns one record type into Kafka value bytes and back. There are two implementations, one per
@@ -15,6 +16,7 @@ import java.io.IOException;
  * Prompt p = serde.decode(serde.encode(prompt));
  * }</pre>
  */
+@PublicEvolving
 public interface RecordSerde<T extends WireRecord> {
 
     byte[] encode(T record) throws IOException;

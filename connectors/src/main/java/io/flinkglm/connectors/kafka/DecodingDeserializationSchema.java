@@ -12,6 +12,7 @@ import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -32,6 +33,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  *     .setDeserializer(new DecodingDeserializationSchema<>(Prompt.class, RecordFormat.JSON, null, 10 << 20))
  * }</pre>
  */
+@PublicEvolving
 public final class DecodingDeserializationSchema<T extends WireRecord> implements KafkaRecordDeserializationSchema<Decoded<T>> {
 
     /** How much of an oversized record its dead letter keeps: enough to identify it, small enough for the DLQ. */

@@ -7,6 +7,7 @@ import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -20,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *     .setRecordSerializer(new WireRecordSerializationSchema<>(Completion.class, "glm.completions", RecordFormat.JSON, null))
  * }</pre>
  */
+@PublicEvolving
 public final class WireRecordSerializationSchema<T extends WireRecord> implements KafkaRecordSerializationSchema<T> {
 
     private static final long serialVersionUID = 1L;

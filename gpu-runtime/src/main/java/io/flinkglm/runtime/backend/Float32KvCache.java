@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend;
 
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.Internal;
 
 /**
  * What every float32 {@link KvCache} shares whatever memory it lives in: the block geometry and
@@ -11,6 +12,7 @@ import io.flinkglm.runtime.model.ModelConfig;
  * final class CpuKvCache extends Float32KvCache { ... super(config, numBlocks, blockSize); ... }
  * }</pre>
  */
+@Internal
 public abstract class Float32KvCache implements KvCache {
     protected final int layers;
     public final int kvDim;       // floats of one position's K (or V) in one layer

@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend;
 
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.Internal;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.List;
  * int token = plan.token(0), position = plan.position(0), block = plan.block(0, position);
  * }</pre>
  */
+@Internal
 public final class StepPlan {
     /** Rows {@code [0, kernelRows)} go through the invariant kernel; each gemm is {first row, rows}. */
     public record RowGroups(int kernelRows, List<int[]> gemms) {}

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.Internal;
+
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -12,6 +14,7 @@ import java.nio.charset.StandardCharsets;
  * long seed = Fnv1a.hash64("req-7"); // the same value on every replay
  * }</pre>
  */
+@Internal
 public final class Fnv1a {
     // The 64-bit offset basis and prime of the FNV specification (draft-eastlake-fnv).
     private static final long OFFSET_BASIS = 0xcbf29ce484222325L;

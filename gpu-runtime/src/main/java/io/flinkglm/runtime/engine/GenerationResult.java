@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * What a request produced and what it cost. {@code cachedPromptTokens + computedPromptTokens ==
  * promptTokens}, counted when the request was first admitted (a later recompute after preemption
@@ -16,6 +18,7 @@ package io.flinkglm.runtime.engine;
  * @param classProbabilities for CLASSIFIED: softmax over the requested ids' logits, in their order; else null
  * @param kv                 for a request with exportKv: its KV in {@link KvTransfer}'s format; else null
  */
+@PublicEvolving
 public record GenerationResult(String requestId, int[] outputTokens, FinishReason finishReason, int stopTokenId,
                                String message, int promptTokens, int cachedPromptTokens,
                                int computedPromptTokens, Timings timings, float[] classProbabilities,

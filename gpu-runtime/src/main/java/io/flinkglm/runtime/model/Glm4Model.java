@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.model;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -12,6 +14,7 @@ import java.nio.file.Path;
  * System.out.println(model.config().parameterCount());
  * }</pre>
  */
+@PublicEvolving
 public record Glm4Model(Path dir, ModelConfig config, ModelWeights weights, GenerationDefaults generation) {
 
     public static Glm4Model load(Path dir) throws IOException {

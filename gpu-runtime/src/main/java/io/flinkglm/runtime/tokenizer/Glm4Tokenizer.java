@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.tokenizer;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -27,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * String text = tok.decode(tok.encode("Hello world"));   // "Hello world"
  * }</pre>
  */
+@PublicEvolving
 public final class Glm4Tokenizer {
     /** Pieces longer than this are rare enough that caching them would only churn memory. */
     private static final int MAX_CACHED_PIECE_CHARS = 48;

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.tokenizer;
 
+import org.apache.flink.annotation.Internal;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -11,6 +13,7 @@ import java.nio.charset.StandardCharsets;
  * module has its own copy ({@code io.flinkglm.connectors.formats.StrictUtf8}): neither module may
  * depend on the other.
  */
+@Internal
 public final class StrictUtf8 {
     private StrictUtf8() {}
 

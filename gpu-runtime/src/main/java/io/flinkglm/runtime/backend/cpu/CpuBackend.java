@@ -6,6 +6,7 @@ import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.StepPlan;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.Internal;
 
 import java.util.List;
 
@@ -18,6 +19,7 @@ import java.util.List;
  * stream from memory once per step. Attention is per token and per head over that token's own
  * sequence, in position order, so a token's result never depends on its neighbours in the step.
  */
+@Internal
 public final class CpuBackend implements Backend {
     /**
      * Panels (of 16 rows) per parallel work item: enough to amortise scheduling and keep the

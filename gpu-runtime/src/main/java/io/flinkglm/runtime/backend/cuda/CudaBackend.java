@@ -11,6 +11,7 @@ import io.flinkglm.runtime.model.Matrix;
 import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.ModelWeights;
 
+import org.apache.flink.annotation.Internal;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
@@ -49,6 +50,7 @@ import java.util.Optional;
  * }
  * }</pre>
  */
+@Internal
 public final class CudaBackend implements Backend, BackendDiagnostics {
     /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
     static final int GEMM_MIN_TOKENS = 16;
