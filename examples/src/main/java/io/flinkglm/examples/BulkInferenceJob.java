@@ -79,8 +79,7 @@ public final class BulkInferenceJob {
         }
 
         static Completion restore(Completion c) {
-            return new Completion(c.requestId(), conversationId(c.conversationId()), c.text(), c.finishReason(),
-                    c.promptTokens(), c.completionTokens(), c.queueMs(), c.ttftMs(), c.totalMs());
+            return c.withConversationId(conversationId(c.conversationId()));
         }
 
         static FunctionCall restore(FunctionCall f) {
