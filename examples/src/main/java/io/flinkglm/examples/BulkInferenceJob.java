@@ -9,6 +9,7 @@ import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.operator.GlmStreams;
 import java.time.Duration;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -25,6 +26,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  *     --glm.model.path /models/glm-4-9b-chat-hf --glm.kafka.bootstrap-servers kafka:9092 --glm.capacity 64
  * }</pre>
  */
+@PublicEvolving
 public final class BulkInferenceJob {
 
     /**
@@ -77,8 +79,7 @@ public final class BulkInferenceJob {
         }
 
         static Completion restore(Completion c) {
-            return new Completion(c.requestId(), conversationId(c.conversationId()), c.text(), c.finishReason(),
-                    c.promptTokens(), c.completionTokens(), c.queueMs(), c.ttftMs(), c.totalMs());
+            return c.withConversationId(conversationId(c.conversationId()));
         }
 
         static FunctionCall restore(FunctionCall f) {

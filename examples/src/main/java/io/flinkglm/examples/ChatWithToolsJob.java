@@ -7,6 +7,7 @@ import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.records.ToolResult;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmStreams;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -23,6 +24,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  *     --glm.model.path /models/glm-4-9b-chat-hf --glm.kafka.bootstrap-servers kafka:9092
  * }</pre>
  */
+@PublicEvolving
 public final class ChatWithToolsJob {
 
     private static final TypeInformation<ChatInput> CHAT_INPUT = TypeInformation.of(ChatInput.class);

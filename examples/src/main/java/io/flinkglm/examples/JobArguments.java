@@ -10,6 +10,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.description.Description;
@@ -28,6 +29,7 @@ import org.apache.flink.util.TimeUtils;
  * conf.get(GlmOptions.CAPACITY); // 32
  * }</pre>
  */
+@Internal
 public final class JobArguments {
 
     /** Every option the example jobs accept, by key, in declaration order. */

@@ -1,6 +1,7 @@
 package io.flinkglm.examples;
 
 import java.time.Duration;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -13,6 +14,7 @@ import org.apache.flink.configuration.ConfigOptions;
  *     --glm.model.path /models/glm-4-9b-chat-hf --glm.job.checkpoint-interval 30s
  * }</pre>
  */
+@PublicEvolving
 public final class JobOptions {
 
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("glm.job.checkpoint-interval")

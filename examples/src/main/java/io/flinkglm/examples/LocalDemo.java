@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
@@ -58,6 +59,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <p>Without {@code --glm.model.path} it uses {@code models/demo}, writing a random tiny GLM-4 checkpoint there
  * first if it is absent: its answers are fluent-looking nonsense, but they take the production path.
  */
+@Internal
 public final class LocalDemo {
 
     static final String DEFAULT_MODEL = "models/demo";

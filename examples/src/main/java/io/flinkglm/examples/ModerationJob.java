@@ -7,6 +7,7 @@ import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.operator.ChatInput;
 import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.operator.GlmStreams;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 
@@ -24,6 +25,7 @@ import org.apache.flink.api.common.typeinfo.Types;
  *     --glm.moderation.policy /etc/glm/forum-policy.json
  * }</pre>
  */
+@PublicEvolving
 public final class ModerationJob {
     private ModerationJob() {}
 

@@ -27,6 +27,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import org.apache.flink.annotation.Internal;
 
 /**
  * A benchmark, not a test: the chat operator's throughput on a local MiniCluster against the engine
@@ -40,6 +41,7 @@ import java.util.concurrent.Semaphore;
  * }</pre>
  * Prints one JSON object: per round, tokens/s of each side and their ratio; the median ratio.
  */
+@Internal
 public final class OperatorBench {
     private OperatorBench() {}
 

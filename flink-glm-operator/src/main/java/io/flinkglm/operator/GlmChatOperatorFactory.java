@@ -2,6 +2,7 @@ package io.flinkglm.operator;
 
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Sourced;
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperatorFactory;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperatorFactory;
@@ -10,6 +11,7 @@ import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.api.operators.legacy.YieldingOperatorFactory;
 
 /** Creates {@link GlmChatOperator}s with the mailbox executor they yield to. */
+@Internal
 public class GlmChatOperatorFactory extends AbstractStreamOperatorFactory<Sourced<Completion>>
         implements OneInputStreamOperatorFactory<ChatInput, Sourced<Completion>>, YieldingOperatorFactory<Sourced<Completion>> {
     private static final long serialVersionUID = 1L;

@@ -5,6 +5,7 @@ import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
 
 import java.time.Duration;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Every setting of the GLM operators, as Flink {@link ConfigOption}s with their defaults. Set them
@@ -16,6 +17,7 @@ import java.time.Duration;
  * conf.set(GlmOptions.CAPACITY, 32);
  * }</pre>
  */
+@PublicEvolving
 public final class GlmOptions {
     private GlmOptions() {}
 

@@ -3,9 +3,11 @@ package io.flinkglm.operator;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.SafetyVerdict;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.util.OutputTag;
 
 /** The side outputs of the GLM operators; the main output carries completions. */
+@PublicEvolving
 public final class GlmOutputs {
     private GlmOutputs() {}
 

@@ -15,6 +15,7 @@ import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 import java.util.concurrent.TimeUnit;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * The entry point: GLM-4 chat on a stream of conversation inputs keyed by conversation id, with
@@ -34,6 +35,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Prompts with task {@code moderate} are always classified and answered by their verdict only;
  * they never reach generation.
  */
+@PublicEvolving
 public final class GlmStreams {
     private GlmStreams() {}
 

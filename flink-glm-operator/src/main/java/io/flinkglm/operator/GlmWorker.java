@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
+import org.apache.flink.annotation.Internal;
 
 /**
  * A GLM-4 worker as the operator sees it: the model, its tokenizer and an engine, leased from a
@@ -26,6 +27,7 @@ import java.util.function.Consumer;
  * }
  * }</pre>
  */
+@Internal
 public final class GlmWorker implements AutoCloseable {
     private static final Map<String, Shared<Loaded>> MODELS = new HashMap<>();
     private static final Map<String, Shared<InferenceEngine>> ENGINES = new HashMap<>();

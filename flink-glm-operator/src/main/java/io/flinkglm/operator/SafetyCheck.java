@@ -12,6 +12,7 @@ import org.apache.flink.util.function.SerializableFunction;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Classifies one text per record with the GLM-4 safety classifier, as an async function: Flink's
@@ -23,6 +24,7 @@ import java.util.List;
  * AsyncDataStream.orderedWait(inputs, SafetyCheck.prompts(conf), 5, TimeUnit.MINUTES, 64);
  * }</pre>
  */
+@PublicEvolving
 public class SafetyCheck<T> extends RichAsyncFunction<T, Moderated<T>> {
     private static final long serialVersionUID = 1L;
 

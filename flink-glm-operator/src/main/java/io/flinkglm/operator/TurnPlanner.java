@@ -14,9 +14,9 @@ import io.flinkglm.runtime.chat.ChatTemplate;
 import io.flinkglm.runtime.chat.Conversation;
 import io.flinkglm.runtime.chat.ToolCallValidator;
 import io.flinkglm.runtime.chat.ToolChoice;
+import io.flinkglm.runtime.model.Fnv1a;
 import io.flinkglm.runtime.engine.SamplingParams;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -254,10 +254,6 @@ final class TurnPlanner {
 
     /** A stable 64-bit seed from a request id (FNV-1a): the same id gives the same tokens after a replay. */
     static long seedOf(String requestId) {
-        long h = 0xcbf29ce484222325L;
-        for (byte b : requestId.getBytes(StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * 0x100000001b3L;
-        }
-        return h;
+        return Fnv1a.hash64(requestId);
     }
 }

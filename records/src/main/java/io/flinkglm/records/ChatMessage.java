@@ -1,6 +1,7 @@
 package io.flinkglm.records;
 
 import java.util.Map;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * One turn of a conversation inside a {@link Prompt}.
@@ -13,4 +14,5 @@ import java.util.Map;
  * @param content the turn's text
  * @param metadata free-form string pairs, e.g. the tool call id a tool turn answers; nullable
  */
+@PublicEvolving
 public record ChatMessage(String role, String content, Map<String, String> metadata) {}

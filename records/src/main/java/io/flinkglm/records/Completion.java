@@ -47,6 +47,12 @@ public record Completion(
                 completionTokens, queueMs, ttftMs, totalMs);
     }
 
+    /** This completion filed under another conversation; everything else kept as it is. */
+    public Completion withConversationId(String conversationId) {
+        return new Completion(requestId, conversationId, text, finishReason, promptTokens, completionTokens,
+                queueMs, ttftMs, totalMs);
+    }
+
     /** Builds a {@link Completion}; counts and timings default to 0 (a refusal computes nothing). */
     @PublicEvolving
     public static final class Builder {

@@ -1,5 +1,7 @@
 package io.flinkglm.records;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A tool call the model asked for; the application runs it and answers with a {@link ToolResult}.
  *
@@ -9,6 +11,7 @@ package io.flinkglm.records;
  *
  * @param argumentsJson the arguments as a JSON object string, as the model wrote them
  */
+@PublicEvolving
 public record FunctionCall(String requestId, String conversationId, String callId, String name, String argumentsJson)
         implements WireRecord {
 

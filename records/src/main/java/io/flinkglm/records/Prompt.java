@@ -2,6 +2,7 @@ package io.flinkglm.records;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * A request for the model, read from the prompts topic. Field meanings and wire names: {@code RECORDS.md}.
@@ -15,6 +16,7 @@ import java.util.List;
  * @param tools OpenAI-style function definitions as a JSON array string, kept verbatim; nullable
  * @param toolChoice {@code auto}, {@code none} or the name of the one function to call; nullable
  */
+@PublicEvolving
 public record Prompt(
         String requestId,
         String conversationId,

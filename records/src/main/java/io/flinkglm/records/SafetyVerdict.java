@@ -3,6 +3,7 @@ package io.flinkglm.records;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.Map;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * A safety classification of a prompt or of a completion.
@@ -16,6 +17,7 @@ import java.util.Map;
  * @param flaggedCategories the categories whose score passed their threshold
  * @param openaiCategoryScores the scores under OpenAI moderation category names, or null
  */
+@PublicEvolving
 public record SafetyVerdict(
         String requestId,
         String conversationId,

@@ -1,5 +1,7 @@
 package io.flinkglm.records;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * Per-request sampling settings; each null field keeps the operator's default.
  *
@@ -7,4 +9,5 @@ package io.flinkglm.records;
  * new SamplingOverrides(0.2, null, null, 256, 42L)   // low temperature, 256 tokens, reproducible
  * }</pre>
  */
+@PublicEvolving
 public record SamplingOverrides(Double temperature, Double topP, Integer topK, Integer maxTokens, Long seed) {}

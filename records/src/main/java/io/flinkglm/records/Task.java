@@ -1,6 +1,7 @@
 package io.flinkglm.records;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * What a {@link Prompt} asks for. On the wire the names are lower case: {@code "task": "chat"}.
@@ -9,6 +10,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * if (prompt.task() == Task.MODERATE) { ... }
  * }</pre>
  */
+@PublicEvolving
 public enum Task {
     /** Apply the chat template to {@code messages} (or {@code text} as one user turn) and answer. */
     @JsonProperty("chat") CHAT,

@@ -2,6 +2,7 @@ package io.flinkglm.records;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * The answer of a tool the model called, sent back by the application to continue the conversation.
@@ -12,6 +13,7 @@ import java.util.List;
  *
  * @param callId the {@link FunctionCall#callId()} this result answers
  */
+@PublicEvolving
 public record ToolResult(String conversationId, String callId, String content) implements WireRecord {
 
     @Override

@@ -1,6 +1,7 @@
 package io.flinkglm.records;
 
 import java.util.List;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * A record that travels on a Kafka topic: it names its Kafka key and checks its own cross-field rules.
@@ -14,6 +15,7 @@ import java.util.List;
  * producer.send(new ProducerRecord<>("glm.completions", c.kafkaKey(), bytes));
  * }</pre>
  */
+@PublicEvolving
 public interface WireRecord {
 
     /** The Kafka key: the conversation id, so every record of a conversation lands on one partition, in order. */

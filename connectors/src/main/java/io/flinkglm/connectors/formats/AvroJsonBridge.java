@@ -8,8 +8,6 @@ import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -147,11 +145,7 @@ final class AvroJsonBridge {
             return value.toString();
         }
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(utf8.getBytes(), 0, utf8.getByteLength()))
-                    .toString();
+            return StrictUtf8.decode(utf8.getBytes(), 0, utf8.getByteLength());
         } catch (CharacterCodingException e) {
             throw new MalformedRecordException(Kind.INVALID_UTF8, "an Avro string is not valid UTF-8");
         }

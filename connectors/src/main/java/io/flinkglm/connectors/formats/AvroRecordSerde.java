@@ -15,6 +15,7 @@ import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Avro binary in Confluent's wire format, so Confluent's own deserializers and tools read what we write:
@@ -27,6 +28,7 @@ import org.apache.avro.io.EncoderFactory;
  * var serde = new AvroRecordSerde<>(Prompt.class, new SchemaRegistryClient(URI.create(url)), "glm.prompts-value");
  * }</pre>
  */
+@PublicEvolving
 public final class AvroRecordSerde<T extends WireRecord> implements RecordSerde<T> {
 
     static final byte MAGIC_BYTE = 0;

@@ -4,10 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
 import io.flinkglm.records.WireRecord;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * UTF-8 JSON for any record type.
@@ -17,6 +15,7 @@ import java.nio.charset.StandardCharsets;
  * byte[] bytes = serde.encode(completion);
  * }</pre>
  */
+@PublicEvolving
 public final class JsonRecordSerde<T extends WireRecord> implements RecordSerde<T> {
 
     private final Class<T> type;
@@ -48,10 +47,7 @@ public final class JsonRecordSerde<T extends WireRecord> implements RecordSerde<
      */
     static void requireUtf8(byte[] value) throws MalformedRecordException {
         try {
-            StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(value));
+            StrictUtf8.decode(value, 0, value.length);
         } catch (CharacterCodingException e) {
             throw new MalformedRecordException(Kind.INVALID_UTF8, "value is not valid UTF-8 (" + e.getMessage() + ")");
         }

@@ -1,5 +1,7 @@
 package io.flinkglm.connectors.formats;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A Kafka record value that cannot become a record. The message is the dead letter's reason,
  * {@code <kind>: <detail>}, so a DLQ reader can group by kind and still see what was wrong.
@@ -8,6 +10,7 @@ package io.flinkglm.connectors.formats;
  * throw new MalformedRecordException(Kind.OVERSIZED, "record is 11534336 bytes, over the 10485760-byte limit");
  * }</pre>
  */
+@PublicEvolving
 public final class MalformedRecordException extends Exception {
 
     /** Why a record was rejected; {@link #code()} is the prefix of every dead letter's reason. */

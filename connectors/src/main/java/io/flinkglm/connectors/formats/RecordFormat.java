@@ -1,5 +1,7 @@
 package io.flinkglm.connectors.formats;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * How records are written on a topic.
  *
@@ -7,6 +9,7 @@ package io.flinkglm.connectors.formats;
  * builder.setFormat(RecordFormat.AVRO).setSchemaRegistryUrl("http://registry:8081");
  * }</pre>
  */
+@PublicEvolving
 public enum RecordFormat {
     /** UTF-8 JSON, snake_case field names. */
     JSON,

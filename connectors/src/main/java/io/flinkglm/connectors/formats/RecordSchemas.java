@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * The Avro schema of each record type, read once from {@code /avro/<SimpleName>.avsc} on the classpath.
@@ -14,6 +15,7 @@ import org.apache.avro.Schema;
  * Schema schema = RecordSchemas.of(Completion.class);
  * }</pre>
  */
+@PublicEvolving
 public final class RecordSchemas {
 
     private static final Map<Class<?>, Schema> SCHEMAS = new ConcurrentHashMap<>();

@@ -2,7 +2,9 @@ package io.flinkglm.connectors.formats;
 
 import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
+import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Turns one record type into Kafka value bytes and back. There are two implementations, one per
@@ -14,6 +16,7 @@ import java.io.IOException;
  * Prompt p = serde.decode(serde.encode(prompt));
  * }</pre>
  */
+@PublicEvolving
 public interface RecordSerde<T extends WireRecord> {
 
     byte[] encode(T record) throws IOException;
@@ -35,5 +38,15 @@ public interface RecordSerde<T extends WireRecord> {
             case JSON -> new JsonRecordSerde<>(type);
             case AVRO -> new AvroRecordSerde<>(type, registry, topic + "-value");
         };
+    }
+
+    /**
+     * As {@link #create}, from the registry's settings rather than a client: what a Kafka schema
+     * holds, since a client is not serializable and is opened where the schema is. {@code registry}
+     * may be null for {@link RecordFormat#JSON}.
+     */
+    static <T extends WireRecord> RecordSerde<T> open(
+            Class<T> type, RecordFormat format, SchemaRegistryConfig registry, String topic) {
+        return create(type, format, registry == null ? null : new SchemaRegistryClient(registry), topic);
     }
 }

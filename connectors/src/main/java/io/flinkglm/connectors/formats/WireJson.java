@@ -15,6 +15,7 @@ import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
 import io.flinkglm.records.WireRecord;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The one mapping between records and JSON trees, shared by the JSON and the Avro formats.
@@ -33,6 +34,7 @@ import java.util.stream.Collectors;
  * Prompt back = WireJson.toRecord(tree, Prompt.class);
  * }</pre>
  */
+@Internal
 public final class WireJson {
 
     public static final ObjectMapper MAPPER = strictMapper();

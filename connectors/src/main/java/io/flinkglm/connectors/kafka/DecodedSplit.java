@@ -4,6 +4,7 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import io.flinkglm.records.Sourced;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -20,6 +21,7 @@ import org.apache.flink.util.OutputTag;
  * split.deadLetters().sinkTo(RecordKafkaSink.deadLetters()...build());
  * }</pre>
  */
+@PublicEvolving
 public final class DecodedSplit<T> {
 
     /** The side output the dead letters leave on; other operators may emit to it too. */

@@ -8,11 +8,11 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
 import io.flinkglm.records.Origin;
 import io.flinkglm.records.WireRecord;
-import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -33,6 +33,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  *     .setDeserializer(new DecodingDeserializationSchema<>(Prompt.class, RecordFormat.JSON, null, 10 << 20))
  * }</pre>
  */
+@PublicEvolving
 public final class DecodingDeserializationSchema<T extends WireRecord> implements KafkaRecordDeserializationSchema<Decoded<T>> {
 
     /** How much of an oversized record its dead letter keeps: enough to identify it, small enough for the DLQ. */
@@ -69,9 +70,8 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
-        SchemaRegistryClient registry = schemaRegistry == null ? null : new SchemaRegistryClient(schemaRegistry);
         // The subject only matters for writing; reading finds the writer's schema by the id in each record.
-        serde = RecordSerde.create(type, format, registry, "unused-by-readers");
+        serde = RecordSerde.open(type, format, schemaRegistry, "unused-by-readers");
     }
 
     @Override

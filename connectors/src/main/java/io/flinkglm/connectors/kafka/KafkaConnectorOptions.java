@@ -5,6 +5,7 @@ import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
@@ -22,6 +23,7 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * KafkaSource<Decoded<Prompt>> source = RecordKafkaSource.builder(Prompt.class).configure(conf).build();
  * }</pre>
  */
+@PublicEvolving
 public final class KafkaConnectorOptions {
 
     /**

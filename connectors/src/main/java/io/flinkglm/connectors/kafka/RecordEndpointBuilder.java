@@ -6,6 +6,7 @@ import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
 import io.flinkglm.records.WireRecord;
 import java.util.Objects;
 import java.util.Properties;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -16,6 +17,7 @@ import org.apache.flink.configuration.ReadableConfig;
  * builder.setBootstrapServers("kafka:9093").setProperty("security.protocol", "SASL_SSL");
  * }</pre>
  */
+@PublicEvolving
 public abstract class RecordEndpointBuilder<T extends WireRecord, B extends RecordEndpointBuilder<T, B>> {
 
     protected final Class<T> type;

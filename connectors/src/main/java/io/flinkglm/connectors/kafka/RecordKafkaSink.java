@@ -7,6 +7,7 @@ import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.records.WireRecord;
 import java.util.Map;
 import java.util.Objects;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -27,6 +28,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
  * completions.sinkTo(sink);
  * }</pre>
  */
+@PublicEvolving
 public final class RecordKafkaSink {
 
     /**

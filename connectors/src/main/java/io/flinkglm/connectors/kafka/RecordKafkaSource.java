@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
@@ -28,6 +29,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * DataStream<Decoded<Prompt>> decoded = env.fromSource(source, WatermarkStrategy.noWatermarks(), "prompts");
  * }</pre>
  */
+@PublicEvolving
 public final class RecordKafkaSource {
 
     private RecordKafkaSource() {}

@@ -3,11 +3,11 @@ package io.flinkglm.connectors.kafka;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.records.WireRecord;
-import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.api.common.serialization.SerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -21,6 +21,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *     .setRecordSerializer(new WireRecordSerializationSchema<>(Completion.class, "glm.completions", RecordFormat.JSON, null))
  * }</pre>
  */
+@PublicEvolving
 public final class WireRecordSerializationSchema<T extends WireRecord> implements KafkaRecordSerializationSchema<T> {
 
     private static final long serialVersionUID = 1L;
@@ -46,8 +47,7 @@ public final class WireRecordSerializationSchema<T extends WireRecord> implement
 
     @Override
     public void open(SerializationSchema.InitializationContext context, KafkaSinkContext sinkContext) {
-        SchemaRegistryClient registry = schemaRegistry == null ? null : new SchemaRegistryClient(schemaRegistry);
-        serde = RecordSerde.create(type, format, registry, topic);
+        serde = RecordSerde.open(type, format, schemaRegistry, topic);
     }
 
     @Override

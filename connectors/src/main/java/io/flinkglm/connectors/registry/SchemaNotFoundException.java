@@ -1,6 +1,7 @@
 package io.flinkglm.connectors.registry;
 
 import java.io.IOException;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * The registry answered that a schema id does not exist (HTTP 404, Confluent error code 40403). Unlike other
@@ -10,6 +11,7 @@ import java.io.IOException;
  * try { registry.schemaById(id); } catch (SchemaNotFoundException e) { deadLetter(e.getMessage()); }
  * }</pre>
  */
+@PublicEvolving
 public final class SchemaNotFoundException extends IOException {
 
     public SchemaNotFoundException(String message) {

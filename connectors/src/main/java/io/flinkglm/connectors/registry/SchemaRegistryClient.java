@@ -21,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.apache.avro.Schema;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * A client for the subset of Confluent Schema Registry's REST API the Avro format needs, over
@@ -44,6 +45,7 @@ import org.apache.avro.Schema;
  * var secured = new SchemaRegistryClient(SchemaRegistryConfig.of("https://registry:8081").withUserInfo("svc:pw"));
  * }</pre>
  */
+@PublicEvolving
 public final class SchemaRegistryClient {
 
     /** Confluent's content type for requests and answers. */

@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Objects;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * Where a schema registry is and how to log in to it, with Confluent's semantics: HTTP basic auth whose
@@ -28,6 +29,7 @@ import java.util.Objects;
  * @param truststorePassword the truststore's password; nullable
  * @param truststoreType the truststore's {@link java.security.KeyStore} type, e.g. PKCS12 or JKS
  */
+@PublicEvolving
 public record SchemaRegistryConfig(
         String url,
         CredentialsSource credentialsSource,

@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend;
 
 import io.flinkglm.runtime.model.Glm4Model;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.List;
 import java.util.Optional;
@@ -19,6 +20,7 @@ import java.util.Optional;
  * }
  * }</pre>
  */
+@PublicEvolving
 public interface Backend extends AutoCloseable {
     /** "cpu" or "cuda", with detail for the log line (SIMD width, device name). */
     String description();

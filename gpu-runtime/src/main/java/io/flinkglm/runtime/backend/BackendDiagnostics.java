@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.backend;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.List;
 import java.util.Map;
 
@@ -13,6 +15,7 @@ import java.util.Map;
  *         + d.measureMemoryBandwidthGbs(1L << 30, 20) + " GB/s, " + d.memoryBandwidthKind()));
  * }</pre>
  */
+@Internal
 public interface BackendDiagnostics {
     /** The device, as its driver names it. */
     String deviceName();

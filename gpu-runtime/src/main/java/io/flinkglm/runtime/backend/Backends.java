@@ -6,6 +6,7 @@ import io.flinkglm.runtime.backend.cuda.CudaUnavailableException;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.ModelFormatException;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,6 +23,7 @@ import java.util.logging.Logger;
  * Backend backend = Backends.create("auto", model);
  * }</pre>
  */
+@PublicEvolving
 public final class Backends {
     private static final Logger LOG = Logger.getLogger(Backends.class.getName());
     /** At most this many tokens in the probe forward. */

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.backend;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.nio.ByteBuffer;
 
 /**
@@ -16,6 +18,7 @@ import java.nio.ByteBuffer;
  * kv.exportBlock(7, 16, out);
  * }</pre>
  */
+@PublicEvolving
 public interface KvCache extends AutoCloseable {
     int numBlocks();
 

@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend;
 
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.PublicEvolving;
 
 /**
  * One sequence's share of a forward step: feed {@code tokens} at positions
@@ -16,6 +17,7 @@ import io.flinkglm.runtime.model.ModelConfig;
  * @param blockTable    KV block ids covering at least start + n positions, in order
  * @param allLogits     logits for every new position (true) or only the last (false)
  */
+@PublicEvolving
 public record SequenceChunk(int[] tokens, int startPosition, int[] blockTable, boolean allLogits) {
     public SequenceChunk {
         if (tokens.length == 0) {

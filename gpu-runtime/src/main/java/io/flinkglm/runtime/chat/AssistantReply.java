@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.Optional;
 
 /**
@@ -22,6 +23,7 @@ import java.util.Optional;
  * }
  * }</pre>
  */
+@PublicEvolving
 public sealed interface AssistantReply permits AssistantReply.Text, AssistantReply.FunctionCall {
 
     /** A text answer, without the newline the model writes after {@code <|assistant|>}. */

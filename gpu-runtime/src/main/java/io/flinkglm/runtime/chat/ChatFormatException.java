@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.chat;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A chat message or conversation that cannot be rendered: an unknown role, content that is not text,
  * a function tool without a name.
@@ -12,6 +14,7 @@ package io.flinkglm.runtime.chat;
  * }
  * }</pre>
  */
+@PublicEvolving
 public final class ChatFormatException extends IllegalArgumentException {
     private static final long serialVersionUID = 1L;
 

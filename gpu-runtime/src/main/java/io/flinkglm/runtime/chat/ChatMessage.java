@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.List;
 
 /**
@@ -20,6 +21,7 @@ import java.util.List;
  *     ChatMessage.observation("{\"temperature\": 25}"));
  * }</pre>
  */
+@PublicEvolving
 public record ChatMessage(ChatRole role, String content, String metadata, List<JsonNode> tools) {
     /** The tool types the template has a section for; other types are skipped, as the template skips them. */
     static final List<String> TOOL_TYPES = List.of("function", "python", "simple_browser", "cogview");

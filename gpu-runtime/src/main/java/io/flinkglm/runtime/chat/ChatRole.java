@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.chat;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Locale;
 
 /**
@@ -11,6 +13,7 @@ import java.util.Locale;
  * ChatRole.USER.wireName();    // "user", rendered as <|user|>
  * }</pre>
  */
+@PublicEvolving
 public enum ChatRole {
     SYSTEM, USER, ASSISTANT, OBSERVATION;
 

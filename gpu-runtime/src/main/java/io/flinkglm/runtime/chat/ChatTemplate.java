@@ -2,6 +2,7 @@ package io.flinkglm.runtime.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.List;
 
 /**
@@ -24,6 +25,7 @@ import java.util.List;
  * // [gMASK] <sop> <|user|> \n 你好 <|assistant|>
  * }</pre>
  */
+@PublicEvolving
 public final class ChatTemplate {
     private static final String PREFIX = "[gMASK]<sop>";
     private static final String GENERATION_PROMPT = "<|assistant|>";

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.chat;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,6 +22,7 @@ import java.util.List;
  *     "{\"messages\": [{\"role\": \"user\", \"content\": \"你好\"}]}").messages();
  * }</pre>
  */
+@PublicEvolving
 public record Conversation(List<ChatMessage> messages) {
     private static final ObjectMapper JSON = new ObjectMapper();
 

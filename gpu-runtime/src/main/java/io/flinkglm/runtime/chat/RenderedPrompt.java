@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.chat;
 
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.BitSet;
 
 /**
@@ -13,6 +14,7 @@ import java.util.BitSet;
  * int[] ids = prompt.encode(tokenizer);
  * }</pre>
  */
+@PublicEvolving
 public final class RenderedPrompt {
     private final String text;
     private final BitSet plainTextChars;

@@ -8,6 +8,7 @@ import com.networknt.schema.JsonSchemaException;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -35,6 +36,7 @@ import java.util.Set;
  *
  * <p>Thread-safe: schemas are compiled once here and only read afterwards.
  */
+@PublicEvolving
 public final class ToolCallValidator {
     /** The tools GLM-4 knows without a schema; their input is free text. */
     public static final List<String> BUILT_IN_TOOLS = List.of("python", "simple_browser", "cogview");

@@ -2,6 +2,7 @@ package io.flinkglm.runtime.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -24,6 +25,7 @@ import java.util.Optional;
  * AssistantReply reply = choice.parseReply(generatedText, stopId == observationId);
  * }</pre>
  */
+@PublicEvolving
 public final class ToolChoice {
     private static final ToolChoice AUTO = new ToolChoice(Kind.AUTO, null);
     private static final ToolChoice NONE = new ToolChoice(Kind.NONE, null);

@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.chat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.List;
 
 /**
@@ -17,6 +18,7 @@ import java.util.List;
  * }
  * }</pre>
  */
+@PublicEvolving
 public sealed interface ValidatedToolCall
         permits ValidatedToolCall.Function, ValidatedToolCall.BuiltIn, ValidatedToolCall.Invalid {
 

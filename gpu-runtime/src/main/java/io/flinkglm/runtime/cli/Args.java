@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.cli;
 
+import io.flinkglm.runtime.tokenizer.StrictUtf8;
+
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -36,9 +38,13 @@ final class Args {
         }
     }
 
-    /** The command's standard input. */
-    java.io.InputStream stdin() {
-        return stdin;
+    /** The command's standard input, all of it, as strict UTF-8: invalid bytes are an error, never replaced. */
+    String stdinText() throws java.io.IOException {
+        try {
+            return StrictUtf8.decode(stdin.readAllBytes());
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("standard input is not valid UTF-8 (" + e.getMessage() + ")");
+        }
     }
 
     String string(String key, String fallback) {

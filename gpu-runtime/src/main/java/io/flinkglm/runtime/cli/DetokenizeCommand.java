@@ -17,7 +17,7 @@ final class DetokenizeCommand implements Command {
         Glm4Tokenizer tokenizer = Glm4Tokenizer.load(dir);
         JsonNode ids;
         try {
-            ids = Json.MAPPER.readTree(Stdin.readUtf8(args.stdin()));
+            ids = Json.MAPPER.readTree(args.stdinText());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalArgumentException("standard input is not a JSON array of ids: " + e.getOriginalMessage());
         }

@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.annotation.Internal;
 
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
@@ -16,6 +17,7 @@ import java.util.ServiceLoader;
  * bin/glm logits --model models/tiny --tokens 1,2,3
  * }</pre>
  */
+@Internal
 public final class Glm {
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
 

@@ -6,11 +6,6 @@ import io.flinkglm.runtime.chat.Conversation;
 /** {@code render}: a JSON array of messages on stdin to the exact prompt text, nothing appended. */
 final class RenderCommand implements Command {
     @Override
-    public java.util.Set<String> flags() {
-        return java.util.Set.of("no-generation-prompt");
-    }
-
-    @Override
     public String usage() {
         return "render --model DIR [--no-generation-prompt]   (JSON messages on stdin)";
     }
@@ -20,7 +15,7 @@ final class RenderCommand implements Command {
         args.path("model"); // the GLM-4 format is fixed; the model is named for symmetry with the other commands
         boolean generationPrompt = !args.flag("no-generation-prompt");
         args.rejectUnused();
-        Conversation conversation = Conversation.fromJson(Stdin.readUtf8(args.stdin()));
+        Conversation conversation = Conversation.fromJson(args.stdinText());
         return ChatTemplate.render(conversation.messages(), generationPrompt);
     }
 }

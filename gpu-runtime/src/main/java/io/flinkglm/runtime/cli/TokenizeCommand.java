@@ -5,11 +5,6 @@ import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 /** {@code tokenize}: text on stdin to a JSON array of token ids. */
 final class TokenizeCommand implements Command {
     @Override
-    public java.util.Set<String> flags() {
-        return java.util.Set.of("special");
-    }
-
-    @Override
     public String usage() {
         return "tokenize --model DIR [--special]   (text on stdin)";
     }
@@ -20,7 +15,7 @@ final class TokenizeCommand implements Command {
         boolean special = args.flag("special");
         args.rejectUnused();
         Glm4Tokenizer tokenizer = Glm4Tokenizer.load(dir);
-        String text = Stdin.readUtf8(args.stdin());
+        String text = args.stdinText();
         return special ? tokenizer.encodeWithSpecials(text) : tokenizer.encode(text);
     }
 }

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A snapshot of the engine's health, plain values a Flink operator can expose as gauges.
  * Latencies are percentiles over the most recent {@value MetricsRecorder#WINDOW} finished requests
@@ -16,6 +18,7 @@ package io.flinkglm.runtime.engine;
  * @param lastBatchSequences sequences in the most recent step
  * @param meanBatchTokens    mean tokens per step over the recent steps
  */
+@PublicEvolving
 public record EngineMetrics(
         double ttftMsP50, double ttftMsP99,
         double tpotMsP50, double tpotMsP99,

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * Called on the engine thread after every step with a fresh snapshot; must return quickly. The
  * Flink operator keeps the latest snapshot in a field its gauges read.
@@ -9,6 +11,7 @@ package io.flinkglm.runtime.engine;
  * InferenceEngine.builder(backend).metricsListener(latest::set).build();
  * }</pre>
  */
+@PublicEvolving
 @FunctionalInterface
 public interface EngineMetricsListener {
     void onStep(EngineMetrics metrics);

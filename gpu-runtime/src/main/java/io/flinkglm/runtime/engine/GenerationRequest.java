@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.Objects;
 import java.util.Optional;
 
@@ -22,6 +24,7 @@ import java.util.Optional;
  * @param conversationKey free-form key the caller may use to group turns (the engine does not need it:
  *                        prefix caching finds shared history by content)
  */
+@PublicEvolving
 public record GenerationRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                                 long deadlineMillis, String conversationKey, int[] classifyTokenIds,
                                 boolean exportKv, byte[] importedKv, TokenListener listener,

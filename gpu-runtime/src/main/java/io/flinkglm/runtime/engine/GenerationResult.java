@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * What a request produced and what it cost. {@code cachedPromptTokens + computedPromptTokens ==
  * promptTokens}, counted when the request was first admitted (a later recompute after preemption
@@ -17,6 +19,7 @@ package io.flinkglm.runtime.engine;
  * @param kv                 for a request with exportKv: its KV in {@link KvTransfer}'s format; else null
  * @param kvSnapshot         for a request with exportKvFrom: its KV blocks from that block on; else null
  */
+@PublicEvolving
 public record GenerationResult(String requestId, int[] outputTokens, FinishReason finishReason, int stopTokenId,
                                String message, int promptTokens, int cachedPromptTokens,
                                int computedPromptTokens, Timings timings, float[] classProbabilities,

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.engine;
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -30,6 +31,7 @@ import java.util.logging.Logger;
  * }
  * }</pre>
  */
+@PublicEvolving
 public final class InferenceEngine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InferenceEngine.class.getName());
     private static final AtomicInteger ENGINES = new AtomicInteger();

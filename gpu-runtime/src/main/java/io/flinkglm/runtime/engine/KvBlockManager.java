@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,6 +30,7 @@ import java.util.Map;
  * blocks.free(seqId);
  * }</pre>
  */
+@Internal
 public final class KvBlockManager {
     private static final long ROOT_HASH = 0x243F6A8885A308D3L;
 

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.engine;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.Internal;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -29,6 +30,7 @@ import java.util.zip.CRC32;
  * GenerationRequest next = GenerationRequest.builder(id, historyPlusNewTurn).importedKv(kv).build();
  * }</pre>
  */
+@Internal
 public final class KvTransfer {
     static final int MAGIC = 0x314B5647; // "GKV1" read as little-endian bytes
     static final int VERSION = 1;

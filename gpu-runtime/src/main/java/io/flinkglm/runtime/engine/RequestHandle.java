@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -12,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
  * h.cancel(); // finishes with CANCELLED unless already done
  * }</pre>
  */
+@PublicEvolving
 public final class RequestHandle {
     private final String requestId;
     private final CompletableFuture<GenerationResult> result;

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.Arrays;
 
 /**
@@ -15,6 +17,7 @@ import java.util.Arrays;
  * int token = Sampler.sample(logits, params, promptAndOutputSoFar, promptAndOutputSoFar.length);
  * }</pre>
  */
+@Internal
 public final class Sampler {
     private Sampler() {}
 

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.engine;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.List;
 
 /**
@@ -24,6 +26,7 @@ import java.util.List;
  * @param stopStrings       texts that end generation once the detokenized output contains one
  *                          (needs the engine's detokenizer)
  */
+@PublicEvolving
 public record SamplingParams(double temperature, int topK, double topP, double repetitionPenalty, long seed,
                              int maxTokens, List<Integer> stopTokenIds, List<String> stopStrings) {
 

@@ -2,6 +2,7 @@ package io.flinkglm.runtime.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -27,6 +28,7 @@ import java.util.Map;
  * }
  * }</pre>
  */
+@Internal
 public final class Checkpoint implements AutoCloseable {
     private final Path dir;
     private final List<SafetensorsFile> files;

@@ -1,6 +1,9 @@
 package io.flinkglm.runtime.model;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /** Element types a checkpoint may store; the names are the safetensors header's. */
+@PublicEvolving
 public enum DType {
     F32(4), F16(2), BF16(2);
 

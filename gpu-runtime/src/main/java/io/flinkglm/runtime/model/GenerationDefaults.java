@@ -2,6 +2,7 @@ package io.flinkglm.runtime.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.util.List;
  * GenerationDefaults g = GenerationDefaults.read(dir); // g.temperature() may be null
  * }</pre>
  */
+@PublicEvolving
 public record GenerationDefaults(Double temperature, Double topP, Integer topK, Integer maxNewTokens,
                                  Double repetitionPenalty, List<Integer> eosTokenIds) {
 

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.model;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -12,6 +14,7 @@ import java.nio.file.Path;
  * System.out.println(model.config().parameterCount());
  * }</pre>
  */
+@PublicEvolving
 public record Glm4Model(Path dir, ModelConfig config, ModelWeights weights, GenerationDefaults generation) {
 
     /**
@@ -23,7 +26,7 @@ public record Glm4Model(Path dir, ModelConfig config, ModelWeights weights, Gene
         String shape = c.hiddenSize() + "/" + c.numLayers() + "/" + c.numHeads() + "/" + c.numKvHeads() + "/"
                 + c.headDim() + "/" + c.intermediateSize() + "/" + c.vocabSize() + "/" + c.ropeTheta() + "/"
                 + c.partialRotaryFactor() + "/" + c.rmsNormEps();
-        return Fnv1a.mix(Fnv1a.of(shape), weights.fingerprint());
+        return Fnv1a.mix(Fnv1a.hash64(shape), weights.fingerprint());
     }
 
     public static Glm4Model load(Path dir) throws IOException {

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.model;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.function.Function;
 
 /**
@@ -18,6 +20,7 @@ import java.util.function.Function;
  * float x = w.get(1, 2); // 6
  * }</pre>
  */
+@Internal
 public final class Matrix {
     public final int rows;
     public final int cols;

@@ -3,6 +3,7 @@ package io.flinkglm.runtime.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.annotation.PublicEvolving;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import java.util.List;
  * int kvBytes = config.kvBytesPerToken(4);
  * }</pre>
  */
+@PublicEvolving
 public record ModelConfig(
         Layout layout,
         int hiddenSize,

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.model;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.nio.file.Path;
 
 /**
@@ -9,6 +11,7 @@ import java.nio.file.Path;
  * throw new ModelFormatException(file, "tensor lm_head.weight is missing");
  * }</pre>
  */
+@PublicEvolving
 public class ModelFormatException extends IllegalArgumentException {
     private final Path file;
 

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.model;
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.List;
 
 /**
@@ -8,6 +10,7 @@ import java.util.List;
  * the weights produces all three projections. Matrices are row-major, as loaded; a backend that
  * wants its own layout builds it from them ({@link Matrix#laidOut}).
  */
+@Internal
 public record ModelWeights(
         Matrix embed,              // [vocab, hidden]
         List<Layer> layers,

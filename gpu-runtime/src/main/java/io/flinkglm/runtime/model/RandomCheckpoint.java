@@ -2,6 +2,7 @@ package io.flinkglm.runtime.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,6 +24,7 @@ import java.util.SplittableRandom;
  * RandomCheckpoint.write(Path.of("models/tiny"), config, DType.F32, 1, 42);
  * }</pre>
  */
+@Internal
 public final class RandomCheckpoint {
     /** Scale of the random weights: small enough that 40 layers keep activations finite. */
     private static final double WEIGHT_STD = 0.02;

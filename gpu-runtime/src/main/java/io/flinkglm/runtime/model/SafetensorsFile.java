@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -35,6 +36,7 @@ import java.util.Map;
  * }
  * }</pre>
  */
+@Internal
 public final class SafetensorsFile implements AutoCloseable {
     /** Headers beyond this are corrupt, not large: a 9B checkpoint's header is about 30 KB. */
     private static final long MAX_HEADER_BYTES = 100L << 20;

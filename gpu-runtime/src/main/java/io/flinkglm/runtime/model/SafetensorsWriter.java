@@ -2,6 +2,7 @@ package io.flinkglm.runtime.model;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.annotation.Internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -24,6 +25,7 @@ import java.util.List;
  * out.write(path, (name, sink) -> sink.floats(new float[64]));
  * }</pre>
  */
+@Internal
 public final class SafetensorsWriter {
     private record Entry(String name, DType dtype, long[] shape, long elements) {}
 

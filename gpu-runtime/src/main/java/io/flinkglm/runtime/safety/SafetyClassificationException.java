@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.safety;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * A safety request produced no verdict: it was cancelled, missed its deadline or failed in the engine.
  * The text was not judged; the caller decides whether that blocks it (fail closed) or not.
@@ -8,6 +10,7 @@ package io.flinkglm.runtime.safety;
  * classifier.classify(id, text, Checked.PROMPT).exceptionally(e -> failClosed(id, e));
  * }</pre>
  */
+@PublicEvolving
 public final class SafetyClassificationException extends RuntimeException {
     public SafetyClassificationException(String message) {
         super(message);

@@ -7,6 +7,7 @@ import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.InferenceEngine;
 import io.flinkglm.runtime.safety.SafetyVerdict.Checked;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -38,6 +39,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Thread-safe; holds no per-request state.
  */
+@PublicEvolving
 public final class SafetyClassifier {
     private static final String PROMPT_HEADER = "Classify this message that a user sent to an AI assistant:\n\n";
     private static final String COMPLETION_HEADER = "Classify this reply that an AI assistant wrote:\n\n";

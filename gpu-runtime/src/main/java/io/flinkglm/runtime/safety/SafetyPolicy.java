@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +36,7 @@ import java.util.Set;
  * @param categories   in the order the prompt lists them and verdicts report them; exactly one is safe
  * @param answerPrefix text the assistant turn is prefilled with, right before the label
  */
+@PublicEvolving
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record SafetyPolicy(String instructions, List<Category> categories, String answerPrefix) {
     private static final ObjectMapper JSON = new ObjectMapper()

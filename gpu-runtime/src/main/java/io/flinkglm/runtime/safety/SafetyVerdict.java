@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.safety;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -25,6 +27,7 @@ import java.util.Map;
  * @param cachedPromptTokens   prompt tokens served from the prefix cache
  * @param computedPromptTokens prompt tokens this request ran through the model
  */
+@PublicEvolving
 public record SafetyVerdict(String requestId, Checked checked, Map<String, Double> probabilities,
                             List<String> flaggedCategories, Map<String, Double> openAiCategoryScores,
                             Map<String, Boolean> openAiCategories, int promptTokens, int cachedPromptTokens,

@@ -1,10 +1,10 @@
 package io.flinkglm.runtime.tokenizer;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.FileNotFoundException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * String text = tok.decode(tok.encode("Hello world"));   // "Hello world"
  * }</pre>
  */
+@PublicEvolving
 public final class Glm4Tokenizer {
     /** Pieces longer than this are rare enough that caching them would only churn memory. */
     private static final int MAX_CACHED_PIECE_CHARS = 48;
@@ -227,10 +228,7 @@ public final class Glm4Tokenizer {
     public String tokenText(int id) {
         byte[] bytes = bytesOf(id);
         try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
+            return StrictUtf8.decode(bytes);
         } catch (CharacterCodingException e) {
             StringBuilder hex = new StringBuilder();
             for (byte b : bytes) {

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.tokenizer;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -15,6 +17,7 @@ import java.util.Arrays;
  * sink.write(d.flush());
  * }</pre>
  */
+@PublicEvolving
 public final class StreamingDecoder {
     private final Glm4Tokenizer tokenizer;
     private byte[] pending = new byte[16];

@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.tokenizer;
 
+import org.apache.flink.annotation.Internal;
+
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +26,7 @@ import java.util.Map;
  * Glm4Tokenizer tok = Glm4Tokenizer.load(checkpointDir);   // tok.vocabSize() == 1024
  * }</pre>
  */
+@Internal
 public final class SyntheticTokenizer {
     /** The merges are learned from this text; changing it changes every synthetic checkpoint's ids. */
     private static final String TRAINING_TEXT = """

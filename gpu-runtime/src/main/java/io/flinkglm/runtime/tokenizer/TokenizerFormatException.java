@@ -1,5 +1,7 @@
 package io.flinkglm.runtime.tokenizer;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -16,6 +18,7 @@ import java.nio.file.Path;
  * }
  * }</pre>
  */
+@PublicEvolving
 public final class TokenizerFormatException extends IOException {
     private static final long serialVersionUID = 1L;
 

@@ -3,8 +3,10 @@ package io.flinkglm.runtime.backend.cpu;
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.backend.StepPlan;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.Internal;
 
 import java.util.List;
 
@@ -17,6 +19,7 @@ import java.util.List;
  * stream from memory once per step. Attention is per token and per head over that token's own
  * sequence, in position order, so a token's result never depends on its neighbours in the step.
  */
+@Internal
 public final class CpuBackend implements Backend {
     /**
      * Panels (of 16 rows) per parallel work item: enough to amortise scheduling and keep the
@@ -71,14 +74,14 @@ public final class CpuBackend implements Backend {
     @Override
     public float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
         CpuKvCache kv = (CpuKvCache) kvCache;
-        StepLayout step = new StepLayout(chunks, kv.blockSize(), c);
-        int n = step.tokens;
+        StepPlan step = StepPlan.inCallerOrder(chunks, kv.blockSize(), c);
+        int n = step.rows;
         int h = c.hiddenSize();
         int qkvDim = c.qDim() + 2 * c.kvDim();
 
         float[] x = new float[n * h];                       // residual stream [n, hidden]
         for (int t = 0; t < n; t++) {
-            w.embed().copyRow(step.token[t], x, t * h);
+            w.embed().copyRow(step.token(t), x, t * h);
         }
         float[] xn = new float[n * h];                      // normed input      [n, hidden]
         // Products write the kernels' padding tokens too (Kernels.paddedTokens): their outputs
@@ -102,7 +105,7 @@ public final class CpuBackend implements Backend {
                 for (int i = 0; i < qkvDim; i++) {
                     qkv[o + i] += layer.qkvBias()[i];
                 }
-                rope.rotate(qkv, o, c.numHeads() + c.numKvHeads(), c.headDim(), step.position[t]);
+                rope.rotate(qkv, o, c.numHeads() + c.numKvHeads(), c.headDim(), step.position(t));
                 storeKv(kv, l, step, t, qkv, o + c.qDim());
             }
             attention(kv, l, step, qkv, att);
@@ -119,7 +122,7 @@ public final class CpuBackend implements Backend {
     }
 
     /** Final norm and lm_head, only for the positions whose logits were asked for. */
-    private float[][][] logits(StepLayout step, float[] x, float[] scratch) {
+    private float[][][] logits(StepPlan step, float[] x, float[] scratch) {
         int h = c.hiddenSize();
         int rows = step.logitRows.length;
         float[] selected = new float[rows * h];
@@ -131,17 +134,7 @@ public final class CpuBackend implements Backend {
         float[] all = new float[Kernels.paddedTokens(rows) * c.vocabSize()];
         matmul(w.lmHead(), normed, rows, all, scratch);
 
-        float[][][] out = new float[step.chunks.size()][][];
-        int row = 0;
-        for (int s = 0; s < out.length; s++) {
-            SequenceChunk chunk = step.chunks.get(s);
-            int count = chunk.allLogits() ? chunk.tokens().length : 1;
-            out[s] = new float[count][];
-            for (int i = 0; i < count; i++, row++) {
-                out[s][i] = java.util.Arrays.copyOfRange(all, row * c.vocabSize(), (row + 1) * c.vocabSize());
-            }
-        }
-        return out;
+        return step.split(all, c.vocabSize());
     }
 
     /**
@@ -189,10 +182,12 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    private void storeKv(CpuKvCache kv, int layer, StepLayout step, int t, float[] qkv, int kOffset) {
-        int p = step.position[t];
-        kv.storeKey(layer, step.block(kv, t, p), p % kv.blockSize(), qkv, kOffset);
-        System.arraycopy(qkv, kOffset + c.kvDim(), kv.v[layer], step.valueOffset(kv, t, p), c.kvDim());
+    private void storeKv(CpuKvCache kv, int layer, StepPlan step, int t, float[] qkv, int kOffset) {
+        int p = step.position(t);
+        int block = step.block(t, p);
+        int slot = p % kv.blockSize();
+        kv.storeKey(layer, block, slot, qkv, kOffset);
+        System.arraycopy(qkv, kOffset + c.kvDim(), kv.v[layer], kv.offset(block, slot), c.kvDim());
     }
 
     /**
@@ -202,7 +197,7 @@ public final class CpuBackend implements Backend {
      * by block ({@link Kernels#blockScores}); softmax in float32 over a max-shifted row, each
      * weight divided by the row's sum; then the weighted values ({@link Kernels#weightedValues}).
      */
-    private void attention(CpuKvCache kv, int layer, StepLayout step, float[] qkv, float[] att) {
+    private void attention(CpuKvCache kv, int layer, StepPlan step, float[] qkv, float[] att) {
         int kvHeads = c.numKvHeads();
         int hd = c.headDim();
         int group = c.numHeads() / kvHeads;
@@ -211,17 +206,17 @@ public final class CpuBackend implements Backend {
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] keys = kv.k[layer];
         float[] values = kv.v[layer];
-        Parallel.forEach(step.tokens * kvHeads, item -> {
+        Parallel.forEach(step.rows * kvHeads, item -> {
             int t = item / kvHeads;
             int kvHead = item % kvHeads;
             int firstHead = kvHead * group;
-            int positions = step.position[t] + 1;
+            int positions = step.position(t) + 1;
             int blocks = (positions + bs - 1) / bs;
             int stride = blocks * bs; // a query head's row of scores, whole blocks (the last one's tail unused)
             float[] scores = new float[group * stride];
             int q = t * qkvDim + firstHead * hd;
             for (int b = 0; b < blocks; b++) {
-                int ko = kv.keyOffset(step.block(kv, t, b * bs), kvHead * hd);
+                int ko = kv.keyOffset(step.block(t, b * bs), kvHead * hd);
                 kernels.blockScores(qkv, q, group, hd, keys, ko, bs, scale, scores, b * bs, stride);
             }
             for (int g = 0; g < group; g++) {
@@ -241,7 +236,7 @@ public final class CpuBackend implements Backend {
             }
             int[] rows = new int[positions];
             for (int p = 0; p < positions; p++) {
-                rows[p] = (p % bs == 0 ? kv.offset(step.block(kv, t, p), 0) + kvHead * hd : rows[p - 1] + c.kvDim());
+                rows[p] = (p % bs == 0 ? kv.offset(step.block(t, p), 0) + kvHead * hd : rows[p - 1] + c.kvDim());
             }
             kernels.weightedValues(scores, 0, stride, group, positions, values, rows, hd, att, t * c.qDim() + firstHead * hd);
         });

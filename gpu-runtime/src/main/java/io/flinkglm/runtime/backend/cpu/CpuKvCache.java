@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.backend.cpu;
 
+import io.flinkglm.runtime.backend.Float32KvCache;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.model.ModelConfig;
 
@@ -17,26 +18,17 @@ import java.nio.ByteOrder;
  * ({@link Kernels#blockScores}). Export and import convert to the position-major format all
  * backends share ({@link KvCache}).
  */
-final class CpuKvCache implements KvCache {
+final class CpuKvCache extends Float32KvCache {
     final float[][] k; // [layers][numBlocks * blockSize * kvDim]
     final float[][] v; // [layers][numBlocks * blockSize * kvDim]
-    final int kvDim;
-    private final int numBlocks;
-    private final int blockSize;
 
     CpuKvCache(ModelConfig config, int numBlocks, int blockSize) {
-        if (numBlocks <= 0 || blockSize <= 0) {
-            throw new IllegalArgumentException("KV cache needs positive blocks and block size, got "
-                    + numBlocks + " x " + blockSize);
-        }
-        this.kvDim = config.kvDim();
+        super(config, numBlocks, blockSize);
         long perLayer = (long) numBlocks * blockSize * kvDim;
         if (perLayer > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException(numBlocks + " KV blocks of " + blockSize
                     + " tokens exceed one Java array per layer; use fewer blocks");
         }
-        this.numBlocks = numBlocks;
-        this.blockSize = blockSize;
         this.k = new float[config.numLayers()][(int) perLayer];
         this.v = new float[config.numLayers()][(int) perLayer];
     }
@@ -57,26 +49,6 @@ final class CpuKvCache implements KvCache {
         for (int c = 0, at = keyOffset(block, 0) + slot; c < kvDim; c++, at += blockSize) {
             keys[at] = src[from + c];
         }
-    }
-
-    @Override
-    public int numBlocks() {
-        return numBlocks;
-    }
-
-    @Override
-    public int blockSize() {
-        return blockSize;
-    }
-
-    @Override
-    public long bytesPerBlock() {
-        return 2L * k.length * blockSize * kvDim * Float.BYTES;
-    }
-
-    @Override
-    public int exportBytes(int tokens) {
-        return 2 * k.length * tokens * kvDim * Float.BYTES;
     }
 
     @Override
@@ -131,13 +103,6 @@ final class CpuKvCache implements KvCache {
                 System.arraycopy(k[layer], keyOffset(from, c), k[layer], keyOffset(to, c), tokens);
             }
             System.arraycopy(v[layer], offset(from, 0), v[layer], offset(to, 0), n);
-        }
-    }
-
-    private void checkBlock(int block, int tokens) {
-        if (block < 0 || block >= numBlocks || tokens < 0 || tokens > blockSize) {
-            throw new IllegalArgumentException("KV block " + block + " with " + tokens
-                    + " tokens is outside " + numBlocks + " blocks of " + blockSize);
         }
     }
 }

@@ -1,6 +1,8 @@
 package io.flinkglm.runtime.backend.cpu;
 
 
+import org.apache.flink.annotation.Internal;
+
 import java.util.logging.Logger;
 
 /**
@@ -19,6 +21,7 @@ import java.util.logging.Logger;
  * How many tokens share a call, which tile a token lands in and the SIMD width change only how
  * many such chains run side by side, never the value of one.
  */
+@Internal
 public abstract class Kernels {
     private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
 

@@ -2,6 +2,7 @@ package io.flinkglm.runtime.backend.cpu;
 
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.Matrix;
+import org.apache.flink.annotation.Internal;
 
 /**
  * A weight matrix {@code [rows = out, cols = in]} in the CPU kernels' layout, in the dtype the
@@ -22,6 +23,7 @@ import io.flinkglm.runtime.model.Matrix;
  * float x = w.get(1, 2);
  * }</pre>
  */
+@Internal
 public final class PanelMatrix {
     /** Rows per panel: one AVX-512 float vector; narrower SIMD reads a panel in several loads. */
     public static final int PANEL = 16;

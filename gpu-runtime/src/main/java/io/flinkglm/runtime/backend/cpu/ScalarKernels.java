@@ -1,6 +1,7 @@
 package io.flinkglm.runtime.backend.cpu;
 
 import io.flinkglm.runtime.model.DType;
+import org.apache.flink.annotation.Internal;
 
 /**
  * The plain-Java twin of {@link VectorKernels}: the reference for its tests and the fallback. Its
@@ -8,6 +9,7 @@ import io.flinkglm.runtime.model.DType;
  * same order, so the two agree to the bit; it walks a panel's 16 rows side by side to read the weights in order.
  * Math.fma is one instruction wherever the JIT finds FMA hardware (x86 since 2013, all aarch64).
  */
+@Internal
 public final class ScalarKernels extends Kernels {
 
     @Override

@@ -4,12 +4,14 @@ import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.BackendDiagnostics;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.backend.StepPlan;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.model.Matrix;
 import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.ModelWeights;
 
+import org.apache.flink.annotation.Internal;
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.cuda.global.cudart;
@@ -48,6 +50,7 @@ import java.util.Optional;
  * }
  * }</pre>
  */
+@Internal
 public final class CudaBackend implements Backend, BackendDiagnostics {
     /** Chunks of at least this many tokens use cuBLAS; shorter ones the batch-invariant kernel. */
     static final int GEMM_MIN_TOKENS = 16;

@@ -1,6 +1,6 @@
 package io.flinkglm.runtime.backend.cuda;
 
-import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.Float32KvCache;
 import io.flinkglm.runtime.model.ModelConfig;
 
 import org.bytedeco.javacpp.FloatPointer;
@@ -15,27 +15,14 @@ import java.nio.FloatBuffer;
  * host reorders it into the shared export format (per layer, K then V for the first
  * {@code tokens} slots). float32, as on the CPU, so KV moves between backends without rounding.
  */
-final class CudaKvCache implements KvCache {
+final class CudaKvCache extends Float32KvCache {
     private final Cuda.Device device;
-    private final int layers;
-    private final int kvDim;
-    private final int numBlocks;
-    private final int blockSize;
-    private final long floatsPerBlock;
     private final long pool;
     private FloatPointer staging; // one block on the host, made on first export or import
 
     CudaKvCache(Cuda.Device device, ModelConfig config, int numBlocks, int blockSize) {
-        if (numBlocks <= 0 || blockSize <= 0) {
-            throw new IllegalArgumentException("KV cache needs positive blocks and block size, got "
-                    + numBlocks + " x " + blockSize);
-        }
+        super(config, numBlocks, blockSize);
         this.device = device;
-        this.layers = config.numLayers();
-        this.kvDim = config.kvDim();
-        this.numBlocks = numBlocks;
-        this.blockSize = blockSize;
-        this.floatsPerBlock = 2L * layers * blockSize * kvDim;
         device.bind();
         this.pool = Cuda.alloc(numBlocks * bytesPerBlock());
     }
@@ -43,30 +30,6 @@ final class CudaKvCache implements KvCache {
     /** Device address of the pool, for the attention and store kernels. */
     long pool() {
         return pool;
-    }
-
-    int layers() {
-        return layers;
-    }
-
-    @Override
-    public int numBlocks() {
-        return numBlocks;
-    }
-
-    @Override
-    public int blockSize() {
-        return blockSize;
-    }
-
-    @Override
-    public long bytesPerBlock() {
-        return floatsPerBlock * Float.BYTES;
-    }
-
-    @Override
-    public int exportBytes(int tokens) {
-        return 2 * layers * tokens * kvDim * Float.BYTES;
     }
 
     @Override
@@ -127,15 +90,8 @@ final class CudaKvCache implements KvCache {
 
     private FloatBuffer staging() {
         if (staging == null) {
-            staging = new FloatPointer(floatsPerBlock);
+            staging = new FloatPointer(floatsPerBlock());
         }
         return staging.asBuffer();
-    }
-
-    private void checkBlock(int block, int tokens) {
-        if (block < 0 || block >= numBlocks || tokens < 0 || tokens > blockSize) {
-            throw new IllegalArgumentException("KV block " + block + " with " + tokens
-                    + " tokens is outside " + numBlocks + " blocks of " + blockSize);
-        }
     }
 }

@@ -1,39 +1,57 @@
-package io.flinkglm.runtime.backend.cuda;
+package io.flinkglm.runtime.backend;
 
-import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.model.ModelConfig;
+import org.apache.flink.annotation.Internal;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A forward step laid out for the GPU: one row per token, the rows of short chunks first (they
- * share one batch-invariant projection launch) and then each long chunk's rows (one GEMM each);
- * the integer metadata the kernels read, packed for a single upload; and where each chunk's
- * logits land. Validates the chunks against the model before anything reaches the device.
+ * A forward step flattened to rows, one per token, for any backend: the rows of short chunks first
+ * (they share one batch-invariant projection launch) and then each long chunk's rows (one GEMM
+ * each); the integers a row needs (token, position, KV block and slot, its chunk's block table),
+ * packed in one array the GPU uploads in a single copy; and where each chunk's logits land.
+ * Validates the chunks against the model before any work is done.
+ *
+ * <p>The CPU backend has no GEMM path and takes {@link #inCallerOrder}: every chunk is "short", so
+ * the rows and the logit rows stay in the caller's chunk order.
+ *
+ * <pre>{@code
+ * StepPlan plan = new StepPlan(chunks, kv.blockSize(), config, 16);
+ * int token = plan.token(0), position = plan.position(0), block = plan.block(0, position);
+ * }</pre>
  */
-final class StepPlan {
+@Internal
+public final class StepPlan {
     /** Rows {@code [0, kernelRows)} go through the invariant kernel; each gemm is {first row, rows}. */
-    record RowGroups(int kernelRows, List<int[]> gemms) {}
+    public record RowGroups(int kernelRows, List<int[]> gemms) {}
 
-    final int rows;
-    final int maxAttended;          // the most positions any row attends to (its position + 1)
-    final int[] logitRows;          // step row of each logit row, in logit-buffer order
-    final RowGroups projection;
-    final RowGroups logitGroups;
-    final int tokensAt;
-    final int positionsAt;
-    final int tableStartAt;
-    final int slotBlockAt;
-    final int slotIndexAt;
-    final int logitRowsAt;
-    final int tablesAt;
+    public final int rows;
+    public final int maxAttended;          // the most positions any row attends to (its position + 1)
+    public final int[] logitRows;          // [logit rows] step row of each, in logit-buffer order
+    public final RowGroups projection;
+    public final RowGroups logitGroups;
+    // Where each section of meta() starts; the first five hold one int per row.
+    public final int tokensAt;
+    public final int positionsAt;
+    public final int tableStartAt;         // the row's block table's start within the tables section
+    public final int slotBlockAt;          // the KV block the row's own position is stored in
+    public final int slotIndexAt;          // its slot within that block
+    public final int logitRowsAt;
+    public final int tablesAt;             // every chunk's block table, back to back
 
+    private final int blockSize;
     private final int[] meta;
     private final int[] logitStart; // per chunk, in the caller's order
     private final int[] logitCount;
 
-    StepPlan(List<SequenceChunk> chunks, int blockSize, ModelConfig config, int gemmMinTokens) {
+    /** Rows in the caller's chunk order, all through one path: the plan of a backend without GEMMs. */
+    public static StepPlan inCallerOrder(List<SequenceChunk> chunks, int blockSize, ModelConfig config) {
+        return new StepPlan(chunks, blockSize, config, Integer.MAX_VALUE);
+    }
+
+    /** Chunks of {@code gemmMinTokens} or more tokens get a GEMM of their own, after the others' rows. */
+    public StepPlan(List<SequenceChunk> chunks, int blockSize, ModelConfig config, int gemmMinTokens) {
         if (chunks.isEmpty()) {
             throw new IllegalArgumentException("a forward step needs at least one chunk");
         }
@@ -52,6 +70,7 @@ final class StepPlan {
         }
         order.addAll(longChunks);
         this.rows = n;
+        this.blockSize = blockSize;
 
         tokensAt = 0;
         positionsAt = n;
@@ -136,26 +155,41 @@ final class StepPlan {
     }
 
     /** The step's integers, packed: tokens, positions, table starts, slot blocks and indices, logit rows, tables. */
-    int[] meta() {
+    public int[] meta() {
         return meta;
     }
 
-    int metaInts() {
+    public int metaInts() {
         return meta.length;
     }
 
-    /** Splits the downloaded logits {@code [logitRows, vocab]} back into the caller's chunk order. */
-    float[][][] split(float[] all, int vocab) {
+    /** The token id of {@code row}. */
+    public int token(int row) {
+        return meta[tokensAt + row];
+    }
+
+    /** The sequence position of {@code row}. */
+    public int position(int row) {
+        return meta[positionsAt + row];
+    }
+
+    /** The KV block holding {@code position} of {@code row}'s sequence. */
+    public int block(int row, int position) {
+        return meta[tablesAt + meta[tableStartAt + row] + position / blockSize];
+    }
+
+    /** Splits the logits {@code [logitRows, vocab]} (padding rows past them ignored) into the caller's chunk order. */
+    public float[][][] split(float[] all, int vocab) {
         return split(vocab, (row, destination) -> System.arraycopy(all, row * vocab, destination, 0, vocab));
     }
 
     /** Copies one logit row (in logit-buffer order) into {@code destination}. */
-    interface RowSource {
+    public interface RowSource {
         void copy(int row, float[] destination);
     }
 
     /** Each chunk's logit rows, in the caller's chunk order, read row by row from {@code source}. */
-    float[][][] split(int vocab, RowSource source) {
+    public float[][][] split(int vocab, RowSource source) {
         float[][][] out = new float[logitStart.length][][];
         for (int s = 0; s < out.length; s++) {
             out[s] = new float[logitCount[s]][];

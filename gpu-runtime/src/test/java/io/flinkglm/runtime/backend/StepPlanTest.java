@@ -1,6 +1,5 @@
-package io.flinkglm.runtime.backend.cuda;
+package io.flinkglm.runtime.backend;
 
-import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.RandomCheckpoint;
