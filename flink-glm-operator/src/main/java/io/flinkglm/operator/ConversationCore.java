@@ -120,7 +120,9 @@ final class ConversationCore {
                 after.pendingCallId = null;
                 after.pendingRequestId = null;
             }
-            after.messagesJson = appendMessages(after.messagesJson, added);
+            // A cut context keeps only part of the history; the kept part is what the prompt rendered.
+            String history = turn.context().changed() ? turn.context().keptHistoryJson() : after.messagesJson;
+            after.messagesJson = appendMessages(history, added);
         }
         KvSnapshot kv = turn.remember() ? result.kvSnapshot() : null;
         if (reply instanceof AssistantReply.FunctionCall fc) {
@@ -134,11 +136,12 @@ final class ConversationCore {
                         result.finishReason() == GenerationResult.FinishReason.STOP ? FinishReason.STOP : FinishReason.LENGTH)
                 .usage(result.promptTokens(), out.length)
                 .timings(millis(t.queueNanos()), millis(t.firstTokenNanos()), millis(t.totalNanos()))
+                .context(turn.context().turnsDropped(), turn.context().reset())
                 .build();
         return new TurnOutcome(after, kv, completion, null, null);
     }
 
-    private static String appendMessages(String json, List<ChatMessage> added) {
+    static String appendMessages(String json, List<ChatMessage> added) {
         try {
             ArrayNode array = (ArrayNode) JSON.readTree(json);
             for (ChatMessage m : added) {

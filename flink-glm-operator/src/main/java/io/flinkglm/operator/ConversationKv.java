@@ -60,15 +60,26 @@ final class ConversationKv {
     }
 
     /**
-     * The kept KV as a snapshot to import, its token ids taken from the conversation's context; null when
-     * nothing usable is kept (the context no longer starts with the KV's tokens, a block is missing).
+     * The kept KV of the prompt's first tokens, as a snapshot to import; null when none of it is usable.
+     * Normally the prompt extends the conversation's context and all of it is; after the context was cut
+     * ({@link ContextWindow}) only the whole blocks of the prefix both still share (the system messages) are.
+     *
+     * @param context the conversation's tokens, whose first {@link Meta#tokens} the kept KV covers
      */
-    KvSnapshot snapshot(int[] context) throws Exception {
+    KvSnapshot snapshot(int[] context, int[] prompt) throws Exception {
         Meta m = meta.value();
         if (m == null || m.tokens == 0 || m.tokens > context.length) {
             return null;
         }
-        int count = KvSnapshot.blockCount(m.tokens, m.blockSize);
+        int shared = Arrays.mismatch(context, 0, m.tokens, prompt, 0, Math.min(m.tokens, prompt.length));
+        int usable = shared < 0 ? Math.min(m.tokens, prompt.length) : shared;
+        if (usable < m.tokens) {
+            usable = usable / m.blockSize * m.blockSize; // only blocks the prompt still shares whole
+        }
+        if (usable == 0) {
+            return null;
+        }
+        int count = KvSnapshot.blockCount(usable, m.blockSize);
         List<byte[]> kept = new ArrayList<>(count);
         for (int j = 0; j < count; j++) {
             byte[] block = blocks.get(j);
@@ -77,7 +88,7 @@ final class ConversationKv {
             }
             kept.add(block);
         }
-        return new KvSnapshot(m.fingerprint, m.blockSize, Arrays.copyOf(context, m.tokens), 0, kept);
+        return new KvSnapshot(m.fingerprint, m.blockSize, Arrays.copyOf(context, usable), 0, kept);
     }
 
     /**

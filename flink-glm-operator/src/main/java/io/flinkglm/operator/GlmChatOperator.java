@@ -202,7 +202,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                     .sampling(turn.sampling())
                     .conversationKey(key);
             if (keepsKv(turn)) {
-                withKeptKv(request, key);
+                withKeptKv(request, key, turn);
             }
             Optional<RequestHandle> submitted;
             try {
@@ -295,7 +295,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
      * KV of other weights (the job was redeployed on a fine-tuned checkpoint of the same shape) or of
      * another block size is dropped: the turn recomputes its history, counted in {@code glmKvRefused}.
      */
-    private void withKeptKv(GenerationRequest.Builder request, String key) throws Exception {
+    private void withKeptKv(GenerationRequest.Builder request, String key, Turn turn) throws Exception {
         ConversationKv.Meta kept = kv.meta();
         long fingerprint = worker.model().fingerprint();
         int blockSize = config.get(GlmOptions.BLOCK_SIZE);
@@ -311,7 +311,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
             }
             kept = null;
         }
-        KvSnapshot snapshot = kept == null ? null : kv.snapshot(stateOrNew().tokens);
+        KvSnapshot snapshot = kept == null ? null : kv.snapshot(stateOrNew().tokens, turn.promptTokens());
         if (snapshot != null) {
             request.importedKv(snapshot);
             request.exportKvFrom(snapshot.fullBlocks());

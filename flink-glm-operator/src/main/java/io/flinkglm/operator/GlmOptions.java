@@ -100,6 +100,23 @@ public final class GlmOptions {
             .withDescription("The most KV one conversation keeps in state. Past it the conversation keeps only its"
                     + " tokens and recomputes its history after a restore: it never fails for its size.");
 
+    public static final ConfigOption<Integer> MAX_CONTEXT_TOKENS = ConfigOptions.key("glm.conversation.max-context-tokens")
+            .intType().noDefaultValue()
+            .withDescription("The most tokens a conversation's prompt may hold. Unset: the model's context minus the"
+                    + " turn's max tokens, so every turn has room for its whole answer.");
+
+    public static final ConfigOption<ContextOverflow> CONTEXT_OVERFLOW = ConfigOptions.key("glm.conversation.overflow")
+            .enumType(ContextOverflow.class).defaultValue(ContextOverflow.TRUNCATE_OLDEST)
+            .withDescription("What a turn does when the conversation no longer fits glm.conversation.max-context-tokens."
+                    + " TRUNCATE_OLDEST: leave out whole oldest turns (a user message and everything answering it)"
+                    + " until it fits, always keeping the system messages and tools; REJECT: the turn is a dead"
+                    + " letter (context_exceeded) and the conversation stays as it was; RESET: start over from the"
+                    + " system messages and the new turn. A single turn that alone does not fit is a dead letter"
+                    + " under every policy.");
+
+    /** What a turn does when its conversation outgrows the context window. */
+    public enum ContextOverflow { TRUNCATE_OLDEST, REJECT, RESET }
+
     /** Whether a conversation's KV cache is kept in keyed state. */
     public enum KvPersistence { NEVER, ALWAYS, AUTO }
 

@@ -14,7 +14,9 @@ import org.apache.flink.annotation.Internal;
  * @param newMessages  what this turn adds to the history
  * @param toolsJson    the tools this turn offers for the first time (a JSON array), or null
  * @param remember     whether the conversation state keeps this turn (not for raw completions)
+ * @param context      how the conversation's history was cut to fit, or {@link ContextWindow.Cut#NONE}
  */
 @Internal
 record Turn(String requestId, int[] promptTokens, List<ChatMessage> newMessages, String toolsJson,
-            ToolChoice toolChoice, SamplingParams sampling, boolean remember) implements TurnPlan {}
+            ToolChoice toolChoice, SamplingParams sampling, boolean remember, ContextWindow.Cut context)
+        implements TurnPlan {}

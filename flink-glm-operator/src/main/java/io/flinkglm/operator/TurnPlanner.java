@@ -49,11 +49,13 @@ final class TurnPlanner {
     private final ReadableConfig config;
     private final List<Integer> stopIds;
     private final int contextTokens;
+    private final ContextWindow contextWindow;
 
     TurnPlanner(Glm4Tokenizer tokenizer, List<Integer> modelEosIds, int contextTokens, ReadableConfig config) {
         this.tokenizer = tokenizer;
         this.config = config;
         this.contextTokens = contextTokens;
+        this.contextWindow = new ContextWindow(tokenizer);
         List<Integer> stops = new ArrayList<>();
         Arrays.stream(tokenizer.stopIds()).forEach(stops::add);
         modelEosIds.stream().filter(id -> !stops.contains(id)).forEach(stops::add);
@@ -77,8 +79,8 @@ final class TurnPlanner {
             if (prompt.text() == null) {
                 return Rejection.plan("invalid_prompt", "task complete needs text, not messages");
             }
-            return turn(prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null, ToolChoice.none(),
-                    0, prompt.sampling(), false);
+            return turn(null, prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null, ToolChoice.none(),
+                    prompt.sampling(), false);
         }
         if (prompt.task() != Task.CHAT) {
             return Rejection.plan("invalid_prompt", "task " + prompt.task() + " is not handled by the chat operator");
@@ -123,7 +125,7 @@ final class TurnPlanner {
             tokens = Arrays.copyOf(tokens, tokens.length + forced.length);
             System.arraycopy(forced, 0, tokens, tokens.length - forced.length, forced.length);
         }
-        return turn(prompt.requestId(), tokens, messages, toolsJson, choice, state.generations, prompt.sampling(), true);
+        return turn(state, prompt.requestId(), tokens, messages, toolsJson, choice, prompt.sampling(), false);
     }
 
     private TurnPlan planToolResult(ConversationState state, ToolResult result) {
@@ -133,27 +135,50 @@ final class TurnPlanner {
                     + (state.pendingCallId == null ? " (none is pending)" : " (pending: " + state.pendingCallId + ")"));
         }
         List<ChatMessage> messages = List.of(ChatMessage.observation(result.content() == null ? "" : result.content()));
-        return turn(state.pendingRequestId, extend(state.tokens, messages), messages, null, ToolChoice.auto(),
-                state.generations, null, true);
+        return turn(state, state.pendingRequestId, extend(state.tokens, messages), messages, null, ToolChoice.auto(),
+                null, true);
     }
 
-    /** The planned turn, or a rejection when its prompt leaves no room to answer in the context. */
-    private TurnPlan turn(String requestId, int[] tokens, List<ChatMessage> messages, String toolsJson,
-                          ToolChoice choice, int generation, SamplingOverrides overrides, boolean remember) {
+    /**
+     * The planned turn, its prompt fitted to the conversation's window ({@link GlmOptions#CONTEXT_OVERFLOW});
+     * or a rejection when it cannot fit or leaves no room to answer.
+     *
+     * @param state             the conversation, or null for a raw completion (no history to cut)
+     * @param continuesLastTurn the input continues the history's last turn (a tool result)
+     */
+    private TurnPlan turn(ConversationState state, String requestId, int[] tokens, List<ChatMessage> messages,
+                          String toolsJson, ToolChoice choice, SamplingOverrides overrides, boolean continuesLastTurn) {
+        int requested = overrides != null && overrides.maxTokens() != null ? overrides.maxTokens() : config.get(GlmOptions.MAX_TOKENS);
+        int maxTokens = Math.min(requested, config.get(GlmOptions.MAX_TOKENS_LIMIT));
+        ContextWindow.Cut cut = ContextWindow.Cut.NONE;
+        if (state != null) {
+            int window = config.getOptional(GlmOptions.MAX_CONTEXT_TOKENS).orElse(Math.max(1, contextTokens - maxTokens));
+            if (tokens.length > window) {
+                if (state.tokens.length == 0) {
+                    return Rejection.plan("context_exceeded", "the turn is " + tokens.length + " tokens, more than the"
+                            + " conversation's window of " + window + " (glm.conversation.max-context-tokens)");
+                }
+                ContextWindow.Fit fit = contextWindow.fit(state, messages, choice, continuesLastTurn,
+                        config.get(GlmOptions.CONTEXT_OVERFLOW), window);
+                if (fit.tokens() == null) {
+                    return Rejection.plan("context_exceeded", fit.failure());
+                }
+                tokens = fit.tokens();
+                cut = fit.cut();
+            }
+        }
         int room = contextTokens - tokens.length;
         if (room < 1) {
             return Rejection.plan("context_exceeded", "the prompt is " + tokens.length + " tokens but the model's"
                     + " context holds " + contextTokens + ", leaving no room to answer");
         }
-        int requested = overrides != null && overrides.maxTokens() != null ? overrides.maxTokens() : config.get(GlmOptions.MAX_TOKENS);
-        int maxTokens = Math.min(requested, Math.min(config.get(GlmOptions.MAX_TOKENS_LIMIT), room));
         SamplingParams sampling;
         try {
-            sampling = sampling(requestId, generation, overrides, maxTokens);
+            sampling = sampling(requestId, state == null ? 0 : state.generations, overrides, Math.min(maxTokens, room));
         } catch (IllegalArgumentException e) { // a job default out of range is caught here too, per turn
             return Rejection.plan("invalid_sampling", e.getMessage());
         }
-        return new Turn(requestId, tokens, messages, toolsJson, choice, sampling, remember);
+        return new Turn(requestId, tokens, messages, toolsJson, choice, sampling, state != null, cut);
     }
 
     /** The prompt in the one JSON shape the runtime reads conversations from (as {@code bin/glm generate --messages}). */

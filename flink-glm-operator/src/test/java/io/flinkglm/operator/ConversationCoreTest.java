@@ -71,7 +71,9 @@ class ConversationCoreTest {
         Turn huge = (Turn) core.plan(new ConversationState(),
                 chat("hi", new SamplingOverrides(null, null, null, Integer.MAX_VALUE, null), null, null));
         int promptLength = huge.promptTokens().length;
-        ConversationCore smallContext = new ConversationCore(tokenizer, List.of(), promptLength + 5, config);
+        Configuration wholeContext = new Configuration(config); // the window may use the whole context
+        wholeContext.set(GlmOptions.MAX_CONTEXT_TOKENS, promptLength + 5);
+        ConversationCore smallContext = new ConversationCore(tokenizer, List.of(), promptLength + 5, wholeContext);
         Turn nearlyFull = (Turn) smallContext.plan(new ConversationState(),
                 chat("hi", new SamplingOverrides(null, null, null, 1000, null), null, null));
 
@@ -84,7 +86,8 @@ class ConversationCoreTest {
         TurnPlan plan = core.plan(new ConversationState(), chat("word ".repeat(CONTEXT), null, null, null));
 
         assertThat(plan).isInstanceOfSatisfying(Rejection.class,
-                r -> assertThat(r.reason()).startsWith("context_exceeded: ").contains(String.valueOf(CONTEXT)));
+                r -> assertThat(r.reason()).startsWith("context_exceeded: ")
+                        .contains("window of " + (CONTEXT - 20)).contains("glm.conversation.max-context-tokens"));
     }
 
     @Test

@@ -18,6 +18,10 @@ import org.apache.flink.annotation.PublicEvolving;
  * @param queueMs time from the prompt's arrival to its first scheduled step
  * @param ttftMs time from arrival to the first generated token
  * @param totalMs time from arrival to the last token
+ * @param contextTurnsDropped how many of the conversation's oldest turns were left out of this turn's
+ *        context to fit the window ({@code glm.conversation.overflow} TRUNCATE_OLDEST); 0 when none
+ * @param contextReset whether the conversation started over from its system messages for this turn
+ *        ({@code glm.conversation.overflow} RESET)
  */
 @PublicEvolving
 public record Completion(
@@ -29,8 +33,17 @@ public record Completion(
         int completionTokens,
         long queueMs,
         long ttftMs,
-        long totalMs)
+        long totalMs,
+        int contextTurnsDropped,
+        boolean contextReset)
         implements WireRecord {
+
+    /** A completion whose context was not cut. */
+    public Completion(String requestId, String conversationId, String text, FinishReason finishReason, int promptTokens,
+                      int completionTokens, long queueMs, long ttftMs, long totalMs) {
+        this(requestId, conversationId, text, finishReason, promptTokens, completionTokens, queueMs, ttftMs, totalMs,
+                0, false);
+    }
 
     @Override
     public String kafkaKey() {
@@ -44,13 +57,13 @@ public record Completion(
     /** This completion with its text withheld by moderation; counts and timings kept. */
     public Completion withheld() {
         return new Completion(requestId, conversationId, null, FinishReason.CONTENT_FILTER, promptTokens,
-                completionTokens, queueMs, ttftMs, totalMs);
+                completionTokens, queueMs, ttftMs, totalMs, contextTurnsDropped, contextReset);
     }
 
     /** This completion filed under another conversation; everything else kept as it is. */
     public Completion withConversationId(String conversationId) {
         return new Completion(requestId, conversationId, text, finishReason, promptTokens, completionTokens,
-                queueMs, ttftMs, totalMs);
+                queueMs, ttftMs, totalMs, contextTurnsDropped, contextReset);
     }
 
     /** Builds a {@link Completion}; counts and timings default to 0 (a refusal computes nothing). */
@@ -65,6 +78,8 @@ public record Completion(
         private long queueMs;
         private long ttftMs;
         private long totalMs;
+        private int contextTurnsDropped;
+        private boolean contextReset;
 
         private Builder(String requestId, String conversationId) {
             this.requestId = Objects.requireNonNull(requestId, "requestId");
@@ -98,6 +113,16 @@ public record Completion(
             return this;
         }
 
+        /** How the conversation's context was cut to fit this turn (see the record's fields). */
+        public Builder context(int turnsDropped, boolean reset) {
+            if (turnsDropped < 0) {
+                throw new IllegalArgumentException("turnsDropped must not be negative: " + turnsDropped);
+            }
+            this.contextTurnsDropped = turnsDropped;
+            this.contextReset = reset;
+            return this;
+        }
+
         public Completion build() {
             if (finishReason == null) {
                 throw new IllegalStateException("a completion needs text(...) or refused()");
@@ -106,7 +131,7 @@ public record Completion(
                 throw new IllegalStateException("only a content_filter completion has no text");
             }
             return new Completion(requestId, conversationId, text, finishReason, promptTokens, completionTokens,
-                    queueMs, ttftMs, totalMs);
+                    queueMs, ttftMs, totalMs, contextTurnsDropped, contextReset);
         }
     }
 }
