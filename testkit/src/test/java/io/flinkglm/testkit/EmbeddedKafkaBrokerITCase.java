@@ -1,4 +1,4 @@
-package io.flinkglm.connectors.testing;
+package io.flinkglm.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
