@@ -8,7 +8,6 @@ import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
-import io.flinkglm.testkit.KafkaMiniClusterExtension;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -24,12 +23,11 @@ class BulkInferenceJobITCase {
     private static final int PROMPTS = 24;
 
     @RegisterExtension
-    static final KafkaMiniClusterExtension KAFKA = KafkaJobs.cluster();
-    private static final KafkaJobs JOBS = new KafkaJobs(KAFKA);
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @Test
     void everyPromptIsAnsweredExactlyOnceUnderItsRequestAndConversationIds() throws Exception {
-        Configuration config = JOBS.jobConfig("bulk");
+        Configuration config = KAFKA.jobConfig("bulk");
         // Three conversations of eight prompts each: bulk answers them independently, chat and complete alike.
         List<Prompt> prompts = IntStream.range(0, PROMPTS)
                 .mapToObj(i -> i % 2 == 0
@@ -37,13 +35,13 @@ class BulkInferenceJobITCase {
                         : new Prompt("req-" + i, "conv-" + i % 3, "t", null,
                                 List.of(new ChatMessage("user", "Hello", null)), null, null, null, Task.CHAT))
                 .toList();
-        JOBS.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
+        KAFKA.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
 
         GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
         BulkInferenceJob.define(pipeline);
         pipeline.execute("bulk inference test");
 
-        List<Completion> answers = JOBS.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        List<Completion> answers = KAFKA.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
         assertThat(answers).extracting(Completion::requestId)
                 .containsExactlyInAnyOrderElementsOf(prompts.stream().map(Prompt::requestId).toList());
         Map<String, String> conversationByRequest =
@@ -56,6 +54,6 @@ class BulkInferenceJobITCase {
         // came before it in its conversation.
         assertThat(answers.stream().filter(a -> a.requestId().matches("req-\\d*[13579]")).map(Completion::promptTokens)
                 .distinct()).hasSize(1);
-        assertThat(JOBS.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class)).isEmpty();
+        assertThat(KAFKA.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class)).isEmpty();
     }
 }

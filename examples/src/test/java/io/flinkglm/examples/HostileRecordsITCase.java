@@ -8,7 +8,6 @@ import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.SafetyVerdict;
-import io.flinkglm.testkit.KafkaMiniClusterExtension;
 import java.io.ByteArrayOutputStream;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -37,12 +36,9 @@ class HostileRecordsITCase {
     private static final int VALID = 40;
     private static final long SEED = 20261206L;
     private static final int MAX_RECORD_BYTES = 16 * 1024;
-    private static final String TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
-            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
 
     @RegisterExtension
-    static final KafkaMiniClusterExtension KAFKA = KafkaJobs.cluster();
-    private static final KafkaJobs JOBS = new KafkaJobs(KAFKA);
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @Test
     void everyHostileRecordIsAnsweredOrDeadLetteredOnceWithoutARestart() throws Exception {
@@ -63,10 +59,10 @@ class HostileRecordsITCase {
         Map<Long, byte[]> sent = produce(mixed, records, offsetOfRequest);
         run(mixed);
 
-        List<Completion> completions = JOBS.readCommitted(mixed, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
-        List<FunctionCall> calls = JOBS.readCommitted(mixed, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
-        List<SafetyVerdict> verdicts = JOBS.readCommitted(mixed, KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
-        List<DeadLetter> letters = JOBS.readCommitted(mixed, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
+        List<Completion> completions = KAFKA.readCommitted(mixed, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        List<FunctionCall> calls = KAFKA.readCommitted(mixed, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
+        List<SafetyVerdict> verdicts = KAFKA.readCommitted(mixed, KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
+        List<DeadLetter> letters = KAFKA.readCommitted(mixed, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
 
         // Each input, by its offset, comes out exactly once.
         Map<Long, Integer> outputsPerOffset = new TreeMap<>();
@@ -98,14 +94,14 @@ class HostileRecordsITCase {
         List<byte[]> validOnly = validIds.stream().map(id -> valid(id).getBytes(UTF_8)).toList();
         produce(clean, validOnly, new HashMap<>());
         run(clean);
-        Map<String, String> cleanAnswers = texts(JOBS.readCommitted(clean, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class));
+        Map<String, String> cleanAnswers = texts(KAFKA.readCommitted(clean, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class));
         Map<String, String> mixedAnswers = texts(completions);
         mixedAnswers.keySet().retainAll(validIds);
         assertThat(mixedAnswers).hasSize(VALID).isEqualTo(cleanAnswers);
     }
 
     private static Configuration config(String prefix) throws Exception {
-        Configuration config = JOBS.jobConfig(prefix);
+        Configuration config = KAFKA.jobConfig(prefix);
         config.set(KafkaConnectorOptions.MAX_RECORD_SIZE, MemorySize.parse(MAX_RECORD_BYTES + "b"));
         return config;
     }
@@ -157,7 +153,8 @@ class HostileRecordsITCase {
             case 4 -> bytes(chat.replace("\"hi\"", "\"" + "x".repeat(MAX_RECORD_BYTES + 100) + "\"") + "}");
             case 5 -> bytes(chat + ",\"deep\":" + "[".repeat(3000) + "]".repeat(3000) + "}");
             case 6 -> bytes(chat + "} " + pick(random, "xyz", "{}", "]", "\"tail\""));
-            case 7 -> bytes(chat + ",\"tools\":" + quote(TOOLS) + ",\"tool_choice\":\"get_stock_price\"}");
+            case 7 -> bytes(chat + ",\"tools\":" + quote(KafkaJobs.WEATHER_TOOLS)
+                    + ",\"tool_choice\":\"get_stock_price\"}");
             case 8 -> bytes(chat + ",\"tools\":" + quote(pick(random, "not json", "{\"type\":\"function\"}",
                     "[{\"type\":\"spaceship\"}]", "[1,2]")) + "}");
             case 9 -> bytes("{" + head + ",\"task\":\"chat\",\"messages\":" + pick(random, "[]",

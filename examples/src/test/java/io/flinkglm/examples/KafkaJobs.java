@@ -17,41 +17,38 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * What the job ITCases add to the test kit's {@link KafkaMiniClusterExtension}: a bounded job's configuration
- * whose topics, consumer group and transactional ids are the running test's own, and typed records in and out
- * in the JSON wire format.
+ * The test kit's {@link KafkaMiniClusterExtension} for the job ITCases: one slot, as the jobs run at parallelism
+ * 1, and the demo's tiny model; plus a bounded job's configuration whose topics, consumer group and
+ * transactional ids are the running test's own, and typed records in and out in the JSON wire format.
  */
-final class KafkaJobs {
+final class KafkaJobs extends KafkaMiniClusterExtension {
+
+    /** A function the model may call: get_weather(city). */
+    static final String WEATHER_TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
+            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
 
     private static final List<ConfigOption<String>> TOPICS = List.of(
             KafkaConnectorOptions.PROMPTS_TOPIC, KafkaConnectorOptions.TOOL_RESULTS_TOPIC,
             KafkaConnectorOptions.COMPLETIONS_TOPIC, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC,
             KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, KafkaConnectorOptions.DEAD_LETTERS_TOPIC);
 
-    private final KafkaMiniClusterExtension kafka;
-
-    KafkaJobs(KafkaMiniClusterExtension kafka) {
-        this.kafka = kafka;
-    }
-
-    /** One slot, as the jobs run at parallelism 1, and the demo's tiny model. */
-    static KafkaMiniClusterExtension cluster() {
-        return KafkaMiniClusterExtension.withSlots(1).withTinyModel(DType.F32, LocalDemo.DEMO_MODEL_SEED);
+    KafkaJobs() {
+        super(1, DType.F32, LocalDemo.DEMO_MODEL_SEED);
     }
 
     /** A bounded job's configuration, its topics named {@code <test>.<prefix>.<default name>} and created. */
     Configuration jobConfig(String prefix) throws Exception {
         Configuration config = new Configuration();
-        config.set(GlmOptions.MODEL_PATH, kafka.model().toString());
+        config.set(GlmOptions.MODEL_PATH, model().toString());
         config.set(GlmOptions.MAX_TOKENS, 6); // a random model never stops by itself
-        config.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
-        config.set(KafkaConnectorOptions.GROUP_ID, kafka.name(prefix));
-        config.set(KafkaConnectorOptions.TRANSACTIONAL_ID_PREFIX, kafka.name(prefix));
+        config.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, bootstrapServers());
+        config.set(KafkaConnectorOptions.GROUP_ID, name(prefix));
+        config.set(KafkaConnectorOptions.TRANSACTIONAL_ID_PREFIX, name(prefix));
         config.set(JobOptions.BOUNDED, true);
         config.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(300));
         config.set(JobOptions.PARALLELISM, 1);
         for (ConfigOption<String> topic : TOPICS) {
-            config.set(topic, kafka.topic(prefix + "." + topic.defaultValue()));
+            config.set(topic, topic(prefix + "." + topic.defaultValue()));
         }
         return config;
     }
@@ -63,12 +60,13 @@ final class KafkaJobs {
         for (T record : records) {
             sent.add(new ProducerRecord<>(topic, record.kafkaKey().getBytes(UTF_8), serde.encode(record)));
         }
-        kafka.produce(sent);
+        produce(sent);
     }
 
     /** Every committed JSON record of the job's {@code topic}. */
     <T extends WireRecord> List<T> readCommitted(Configuration config, ConfigOption<String> topic, Class<T> type)
             throws Exception {
-        return kafka.readCommitted(config.get(topic), RecordSerde.create(type, RecordFormat.JSON, null, config.get(topic))::decode);
+        String name = config.get(topic);
+        return readCommitted(name, RecordSerde.create(type, RecordFormat.JSON, null, name)::decode);
     }
 }

@@ -9,7 +9,6 @@ import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.records.Task;
-import io.flinkglm.testkit.KafkaMiniClusterExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -27,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 class ModerationJobITCase {
 
     @RegisterExtension
-    static final KafkaMiniClusterExtension KAFKA = KafkaJobs.cluster();
-    private static final KafkaJobs JOBS = new KafkaJobs(KAFKA);
+    static final KafkaJobs KAFKA = new KafkaJobs();
+
     @Test
     void everyPromptGetsAVerdictAndFlaggedOnesAreRefusedWithoutGeneration(@TempDir Path tempDir) throws Exception {
         Path policy = tempDir.resolve("always-flag.json");
@@ -38,27 +37,27 @@ class ModerationJobITCase {
                  "categories": [
                    {"name": "Spam", "description": "advertising", "openai": "illicit", "threshold": 4.9E-324, "label": "S"},
                    {"name": "OK", "label": "O", "safe": true}]}""");
-        Configuration config = JOBS.jobConfig("moderation");
+        Configuration config = KAFKA.jobConfig("moderation");
         config.set(GlmOptions.MODERATION_POLICY, policy.toString());
         List<Prompt> prompts = List.of(
                 new Prompt("m-1", "conv-1", "t", "Buy cheap watches at example.com", null, null, null, null, Task.CHAT),
                 new Prompt("m-2", "conv-2", "t", "Hello there", null, null, null, null, Task.CHAT),
                 new Prompt("m-3", "conv-3", "t", "Is this spam?", null, null, null, null, Task.MODERATE));
-        JOBS.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
+        KAFKA.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
 
         GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
         ModerationJob.define(pipeline);
         pipeline.execute("moderation test");
 
         List<SafetyVerdict> verdicts =
-                JOBS.readCommitted(config, KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
+                KAFKA.readCommitted(config, KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
         assertThat(verdicts).extracting(SafetyVerdict::requestId).containsExactlyInAnyOrder("m-1", "m-2", "m-3");
         assertThat(verdicts).allSatisfy(v -> {
             assertThat(v.flagged()).isTrue();
             assertThat(v.flaggedCategories()).containsExactly("Spam");
             assertThat(v.openaiCategoryScores()).containsKey("illicit");
         });
-        List<Completion> answers = JOBS.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        List<Completion> answers = KAFKA.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
         assertThat(answers).extracting(Completion::requestId).containsExactlyInAnyOrder("m-1", "m-2");
         assertThat(answers).allSatisfy(c -> {
             assertThat(c.finishReason()).isEqualTo(FinishReason.CONTENT_FILTER);

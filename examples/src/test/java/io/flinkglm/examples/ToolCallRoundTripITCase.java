@@ -12,7 +12,6 @@ import io.flinkglm.records.Task;
 import io.flinkglm.records.ToolResult;
 import io.flinkglm.runtime.testing.ScriptedCheckpoint;
 import io.flinkglm.testkit.Await;
-import io.flinkglm.testkit.KafkaMiniClusterExtension;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -32,12 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code <|observation|>}, and {@code <|assistant|>} → "OK" → {@code <|user|>}.
  */
 class ToolCallRoundTripITCase {
-    private static final String TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
-            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
 
     @RegisterExtension
-    static final KafkaMiniClusterExtension KAFKA = KafkaJobs.cluster();
-    private static final KafkaJobs JOBS = new KafkaJobs(KAFKA);
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @TempDir
     static Path tempDir;
@@ -51,27 +47,28 @@ class ToolCallRoundTripITCase {
 
     @Test
     void aCallGoesOutItsResultComesBackAndTheConversationAnswers() throws Exception {
-        Configuration config = JOBS.jobConfig("round-trip");
+        Configuration config = KAFKA.jobConfig("round-trip");
         config.set(GlmOptions.MODEL_PATH, scripted.toString());
         config.set(JobOptions.BOUNDED, false); // the tool result is produced while the job runs
-        JOBS.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, List.of(new Prompt(
-                "w-1", "conv-w", "t", "What's the weather in Beijing?", null, TOOLS, null, "get_weather", Task.CHAT)));
+        KAFKA.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, List.of(new Prompt(
+                "w-1", "conv-w", "t", "What's the weather in Beijing?", null, KafkaJobs.WEATHER_TOOLS, null,
+                "get_weather", Task.CHAT)));
         GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
         ChatWithToolsJob.define(pipeline);
         JobClient job = pipeline.executeAsync("tool call round trip");
         try {
             List<FunctionCall> calls = Await.value("the function call", () -> nonEmpty(
-                    JOBS.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class)));
+                    KAFKA.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class)));
             assertThat(calls).singleElement().satisfies(call -> {
                 assertThat(call.requestId()).isEqualTo("w-1");
                 assertThat(call.name()).isEqualTo("get_weather");
                 assertThat(call.argumentsJson()).isEqualTo("{}");
             });
 
-            JOBS.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
+            KAFKA.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
                     List.of(new ToolResult("conv-w", calls.get(0).callId(), "{\"temperature_c\": 25}")));
             List<Completion> answers = Await.value("the final answer", () -> nonEmpty(
-                    JOBS.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class)));
+                    KAFKA.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class)));
 
             assertThat(answers).singleElement().satisfies(answer -> {
                 assertThat(answer.requestId()).isEqualTo("w-1");

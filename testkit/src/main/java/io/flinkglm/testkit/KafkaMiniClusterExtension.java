@@ -28,7 +28,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * builds with {@code StreamExecutionEnvironment.getExecutionEnvironment()} run on it), an
  * {@link EmbeddedKafkaBroker}, and optionally a {@link TinyModel} to load. Each test gets names of its own
  * ({@link #name}, {@link #topic}), so tests of one class never read each other's records or transactions.
- * Register it on a static field.
+ * Register it on a static field. A module's tests may extend it with their own helpers (the examples' job
+ * configurations), passing their cluster's shape to the constructor.
  *
  * <pre>{@code
  * @RegisterExtension
@@ -43,14 +44,14 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }
  * }</pre>
  */
-public final class KafkaMiniClusterExtension
+public class KafkaMiniClusterExtension
         implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
 
     /** Partitions of a topic made by {@link #topic(String)}: more than one, so keying and ordering are tested. */
     public static final int DEFAULT_PARTITIONS = 2;
     /** Reading a finished job's output to its end; a passing read takes well under a second. */
     public static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
-    /** Tests run in this JVM, across classes: the prefix of each test's names, so even two runs of one method differ. */
+    /** Tests started in this JVM, across classes: numbers each test's names, so two runs of one method differ. */
     private static final AtomicInteger TESTS = new AtomicInteger();
     /** Kafka topic names are at most 249 characters; this leaves room for what a test appends. */
     private static final int MAX_METHOD_CHARS = 40;
@@ -64,7 +65,8 @@ public final class KafkaMiniClusterExtension
     private Path modelDir;
     private String testPrefix;
 
-    private KafkaMiniClusterExtension(int slots, DType modelDType, long modelSeed) {
+    /** {@code slots} slots in the one task manager; a tiny model from {@code modelSeed}, none if {@code modelDType} is null. */
+    protected KafkaMiniClusterExtension(int slots, DType modelDType, long modelSeed) {
         if (slots < 1) {
             throw new IllegalArgumentException("a MiniCluster needs at least one slot, not " + slots);
         }
@@ -88,7 +90,7 @@ public final class KafkaMiniClusterExtension
     }
 
     @Override
-    public void beforeAll(ExtensionContext context) throws Exception {
+    public final void beforeAll(ExtensionContext context) throws Exception {
         if (modelDType != null) {
             modelDir = Files.createTempDirectory("flink-glm-tiny-model-");
             TinyModel.write(modelDir, modelDType, modelSeed);
@@ -98,20 +100,21 @@ public final class KafkaMiniClusterExtension
     }
 
     @Override
-    public void beforeEach(ExtensionContext context) throws Exception {
+    public final void beforeEach(ExtensionContext context) throws Exception {
         String method = context.getTestMethod().map(m -> m.getName()).orElse("test");
-        testPrefix = "t" + TESTS.incrementAndGet() + "-" + method.substring(0, Math.min(method.length(), MAX_METHOD_CHARS));
+        testPrefix = "t" + TESTS.incrementAndGet() + "-"
+                + method.substring(0, Math.min(method.length(), MAX_METHOD_CHARS));
         flink.beforeEach(context);
     }
 
     @Override
-    public void afterEach(ExtensionContext context) throws Exception {
+    public final void afterEach(ExtensionContext context) throws Exception {
         flink.afterEach(context);
         testPrefix = null;
     }
 
     @Override
-    public void afterAll(ExtensionContext context) throws Exception {
+    public final void afterAll(ExtensionContext context) throws Exception {
         try {
             flink.afterAll(context);
         } finally {
