@@ -4,19 +4,20 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkglm.connectors.formats.RecordFormat;
+import io.flinkglm.connectors.formats.RecordSerde;
 import io.flinkglm.connectors.formats.WireJson;
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
+import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.records.WireRecord;
-import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
-import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.runtime.model.DType;
-import io.flinkglm.runtime.model.ModelConfig;
-import io.flinkglm.runtime.model.RandomCheckpoint;
-import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
+import io.flinkglm.testkit.CommittedRecords;
+import io.flinkglm.testkit.EmbeddedKafkaBroker;
+import io.flinkglm.testkit.TinyModel;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,6 +64,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 public final class LocalDemo {
 
     static final String DEFAULT_MODEL = "models/demo";
+    /** The demo model's weights: F32 from this seed, so every clone's {@code models/demo} answers alike. */
+    static final long DEMO_MODEL_SEED = 42;
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
 
     /** The demo's defaults for a small CPU: a random model never stops on its own, so answers are capped. */
@@ -155,13 +158,11 @@ public final class LocalDemo {
 
     /** Writes the tiny random checkpoint and its tokenizer unless {@code dir} already holds a model. */
     static void ensureModel(Path dir) throws IOException {
-        if (Files.exists(dir.resolve("config.json"))) {
+        if (TinyModel.isPresent(dir)) {
             return;
         }
         System.err.println("demo: writing a random tiny GLM-4 checkpoint to " + dir);
-        ModelConfig tiny = RandomCheckpoint.preset("tiny", DType.F32);
-        RandomCheckpoint.write(dir, tiny, DType.F32, 1, 42, (done, total) -> { });
-        SyntheticTokenizer.write(dir, tiny.vocabSize());
+        TinyModel.write(dir, DType.F32, DEMO_MODEL_SEED);
     }
 
     /**
@@ -249,8 +250,8 @@ public final class LocalDemo {
         try (BufferedWriter out = Files.newBufferedWriter(output, UTF_8)) {
             for (var entry : OUTPUTS.entrySet()) {
                 String topic = config.get(entry.getKey());
-                List<? extends WireRecord> records =
-                        CommittedRecords.read(client, topic, entry.getValue(), READ_TIMEOUT);
+                RecordSerde<? extends WireRecord> serde = RecordSerde.create(entry.getValue(), RecordFormat.JSON, null, topic);
+                List<? extends WireRecord> records = CommittedRecords.read(client, topic, serde::decode, READ_TIMEOUT);
                 for (WireRecord record : records) {
                     ObjectNode line = WireJson.MAPPER.createObjectNode();
                     line.put("topic", topic);

@@ -8,20 +8,14 @@ import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /** BulkInferenceJob on a real broker: every prompt answered exactly once, on its own, under its own ids. */
 class BulkInferenceJobITCase {
@@ -29,28 +23,11 @@ class BulkInferenceJobITCase {
     private static final int PROMPTS = 24;
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .build());
-
-    @TempDir
-    static Path tempDir;
-    private static KafkaJobFixture fixture;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fixture = KafkaJobFixture.start(tempDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @Test
     void everyPromptIsAnsweredExactlyOnceUnderItsRequestAndConversationIds() throws Exception {
-        Configuration config = fixture.jobConfig("bulk");
+        Configuration config = KAFKA.jobConfig("bulk");
         // Three conversations of eight prompts each: bulk answers them independently, chat and complete alike.
         List<Prompt> prompts = IntStream.range(0, PROMPTS)
                 .mapToObj(i -> i % 2 == 0
@@ -58,13 +35,13 @@ class BulkInferenceJobITCase {
                         : new Prompt("req-" + i, "conv-" + i % 3, "t", null,
                                 List.of(new ChatMessage("user", "Hello", null)), null, null, null, Task.CHAT))
                 .toList();
-        fixture.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
+        KAFKA.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
 
         GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
         BulkInferenceJob.define(pipeline);
         pipeline.execute("bulk inference test");
 
-        List<Completion> answers = fixture.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        List<Completion> answers = KAFKA.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
         assertThat(answers).extracting(Completion::requestId)
                 .containsExactlyInAnyOrderElementsOf(prompts.stream().map(Prompt::requestId).toList());
         Map<String, String> conversationByRequest =
@@ -77,6 +54,6 @@ class BulkInferenceJobITCase {
         // came before it in its conversation.
         assertThat(answers.stream().filter(a -> a.requestId().matches("req-\\d*[13579]")).map(Completion::promptTokens)
                 .distinct()).hasSize(1);
-        assertThat(fixture.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class)).isEmpty();
+        assertThat(KAFKA.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class)).isEmpty();
     }
 }

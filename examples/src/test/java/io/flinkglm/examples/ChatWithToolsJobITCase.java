@@ -10,17 +10,11 @@ import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
 import io.flinkglm.records.ToolResult;
-import java.nio.file.Path;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * ChatWithToolsJob on a real broker: a conversation's turns are answered in order on its growing history,
@@ -30,47 +24,28 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ChatWithToolsJobITCase {
 
-    private static final String TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
-            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .build());
-
-    @TempDir
-    static Path tempDir;
-    private static KafkaJobFixture fixture;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fixture = KafkaJobFixture.start(tempDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @Test
     void turnsAreAnsweredInOrderOnTheHistoryAndAToolResultForAnUnknownCallIsADeadLetter() throws Exception {
-        Configuration config = fixture.jobConfig("chat");
+        Configuration config = KAFKA.jobConfig("chat");
         List<Prompt> prompts = List.of(
                 chat("a-1", "conv-a", "Plan one day in Paris.", null),
-                chat("b-1", "conv-b", "What is the weather in Beijing?", TOOLS),
+                chat("b-1", "conv-b", "What is the weather in Beijing?", KafkaJobs.WEATHER_TOOLS),
                 chat("a-2", "conv-a", "And if it rains?", null),
                 chat("a-3", "conv-a", "Thanks!", null));
-        fixture.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
-        fixture.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
+        KAFKA.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, prompts);
+        KAFKA.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
                 List.of(new ToolResult("conv-c", "call-that-never-was", "{\"temperature_c\": 18}")));
 
         GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
         ChatWithToolsJob.define(pipeline);
         pipeline.execute("chat with tools test");
 
-        List<Completion> answers = fixture.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
-        List<FunctionCall> calls = fixture.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
+        List<Completion> answers = KAFKA.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        List<FunctionCall> calls = KAFKA.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
         List<Completion> conversationA = answers.stream().filter(c -> c.conversationId().equals("conv-a")).toList();
         assertThat(conversationA).extracting(Completion::requestId).containsExactly("a-1", "a-2", "a-3");
         assertThat(conversationA).extracting(Completion::promptTokens).isSorted().doesNotHaveDuplicates();
@@ -78,7 +53,7 @@ class ChatWithToolsJobITCase {
                 + calls.stream().map(FunctionCall::requestId).filter("b-1"::equals).count())
                 .as("the prompt with tools is answered once, by text or by a call").isEqualTo(1);
 
-        List<DeadLetter> dead = fixture.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
+        List<DeadLetter> dead = KAFKA.readCommitted(config, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
         assertThat(dead).singleElement().satisfies(letter -> {
             assertThat(letter.reason()).contains("call-that-never-was").contains("answers no pending call");
             assertThat(letter.stage()).isEqualTo(DeadLetter.Stage.PLAN);

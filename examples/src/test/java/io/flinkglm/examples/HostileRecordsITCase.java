@@ -9,7 +9,6 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.SafetyVerdict;
 import java.io.ByteArrayOutputStream;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -20,19 +19,11 @@ import java.util.function.Function;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.RestartStrategyOptions;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * No record can stop the job: hostile records, generated from a seed, mixed with valid prompts and sent
@@ -45,28 +36,9 @@ class HostileRecordsITCase {
     private static final int VALID = 40;
     private static final long SEED = 20261206L;
     private static final int MAX_RECORD_BYTES = 16 * 1024;
-    private static final String TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
-            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .build());
-
-    @TempDir
-    static Path tempDir;
-    private static KafkaJobFixture fixture;
-
-    @BeforeAll
-    static void start() throws Exception {
-        fixture = KafkaJobFixture.start(tempDir);
-    }
-
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @Test
     void everyHostileRecordIsAnsweredOrDeadLetteredOnceWithoutARestart() throws Exception {
@@ -87,10 +59,10 @@ class HostileRecordsITCase {
         Map<Long, byte[]> sent = produce(mixed, records, offsetOfRequest);
         run(mixed);
 
-        List<Completion> completions = fixture.readCommitted(mixed, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
-        List<FunctionCall> calls = fixture.readCommitted(mixed, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
-        List<SafetyVerdict> verdicts = fixture.readCommitted(mixed, KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
-        List<DeadLetter> letters = fixture.readCommitted(mixed, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
+        List<Completion> completions = KAFKA.readCommitted(mixed, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class);
+        List<FunctionCall> calls = KAFKA.readCommitted(mixed, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class);
+        List<SafetyVerdict> verdicts = KAFKA.readCommitted(mixed, KafkaConnectorOptions.SAFETY_VERDICTS_TOPIC, SafetyVerdict.class);
+        List<DeadLetter> letters = KAFKA.readCommitted(mixed, KafkaConnectorOptions.DEAD_LETTERS_TOPIC, DeadLetter.class);
 
         // Each input, by its offset, comes out exactly once.
         Map<Long, Integer> outputsPerOffset = new TreeMap<>();
@@ -122,14 +94,14 @@ class HostileRecordsITCase {
         List<byte[]> validOnly = validIds.stream().map(id -> valid(id).getBytes(UTF_8)).toList();
         produce(clean, validOnly, new HashMap<>());
         run(clean);
-        Map<String, String> cleanAnswers = texts(fixture.readCommitted(clean, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class));
+        Map<String, String> cleanAnswers = texts(KAFKA.readCommitted(clean, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class));
         Map<String, String> mixedAnswers = texts(completions);
         mixedAnswers.keySet().retainAll(validIds);
         assertThat(mixedAnswers).hasSize(VALID).isEqualTo(cleanAnswers);
     }
 
     private static Configuration config(String prefix) throws Exception {
-        Configuration config = fixture.jobConfig(prefix);
+        Configuration config = KAFKA.jobConfig(prefix);
         config.set(KafkaConnectorOptions.MAX_RECORD_SIZE, MemorySize.parse(MAX_RECORD_BYTES + "b"));
         return config;
     }
@@ -146,19 +118,16 @@ class HostileRecordsITCase {
     private static Map<Long, byte[]> produce(Configuration config, List<byte[]> values, Map<String, Long> offsetOfRequest)
             throws Exception {
         String topic = config.get(KafkaConnectorOptions.PROMPTS_TOPIC);
+        // One partition, so an offset names a record; request ids are unique, so they name it too.
+        List<ProducerRecord<byte[], byte[]>> records =
+                values.stream().map(value -> new ProducerRecord<byte[], byte[]>(topic, 0, null, value)).toList();
+        List<RecordMetadata> written = KAFKA.produce(records);
         Map<Long, byte[]> sent = new TreeMap<>();
-        try (var producer = new KafkaProducer<byte[], byte[]>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, fixture.kafka.bootstrapServers(),
-                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class))) {
-            for (int i = 0; i < values.size(); i++) {
-                // One partition, so an offset names a record; request ids are unique, so they name it too.
-                RecordMetadata at = producer.send(new ProducerRecord<>(topic, 0, null, values.get(i))).get();
-                sent.put(at.offset(), values.get(i));
-                String id = requestIdIn(values.get(i));
-                if (id != null) {
-                    offsetOfRequest.put(id, at.offset());
-                }
+        for (int i = 0; i < values.size(); i++) {
+            sent.put(written.get(i).offset(), values.get(i));
+            String id = requestIdIn(values.get(i));
+            if (id != null) {
+                offsetOfRequest.put(id, written.get(i).offset());
             }
         }
         return sent;
@@ -184,7 +153,8 @@ class HostileRecordsITCase {
             case 4 -> bytes(chat.replace("\"hi\"", "\"" + "x".repeat(MAX_RECORD_BYTES + 100) + "\"") + "}");
             case 5 -> bytes(chat + ",\"deep\":" + "[".repeat(3000) + "]".repeat(3000) + "}");
             case 6 -> bytes(chat + "} " + pick(random, "xyz", "{}", "]", "\"tail\""));
-            case 7 -> bytes(chat + ",\"tools\":" + quote(TOOLS) + ",\"tool_choice\":\"get_stock_price\"}");
+            case 7 -> bytes(chat + ",\"tools\":" + quote(KafkaJobs.WEATHER_TOOLS)
+                    + ",\"tool_choice\":\"get_stock_price\"}");
             case 8 -> bytes(chat + ",\"tools\":" + quote(pick(random, "not json", "{\"type\":\"function\"}",
                     "[{\"type\":\"spaceship\"}]", "[1,2]")) + "}");
             case 9 -> bytes("{" + head + ",\"task\":\"chat\",\"messages\":" + pick(random, "[]",

@@ -3,24 +3,21 @@ package io.flinkglm.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.flinkglm.connectors.kafka.KafkaConnectorOptions;
+import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.FunctionCall;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
 import io.flinkglm.records.ToolResult;
-import io.flinkglm.operator.GlmOptions;
 import io.flinkglm.runtime.testing.ScriptedCheckpoint;
+import io.flinkglm.testkit.Await;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Callable;
+import java.util.Optional;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,56 +31,44 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code <|observation|>}, and {@code <|assistant|>} → "OK" → {@code <|user|>}.
  */
 class ToolCallRoundTripITCase {
-    private static final String TOOLS = "[{\"type\": \"function\", \"function\": {\"name\": \"get_weather\","
-            + " \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}}}}}]";
-    private static final Duration DEADLINE = Duration.ofMinutes(2);
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .build());
+    static final KafkaJobs KAFKA = new KafkaJobs();
 
     @TempDir
     static Path tempDir;
-    private static KafkaJobFixture fixture;
     private static Path scripted;
 
     @BeforeAll
-    static void start() throws Exception {
-        fixture = KafkaJobFixture.start(tempDir);
+    static void writeScriptedModel() throws Exception {
         scripted = tempDir.resolve("scripted");
         ScriptedCheckpoint.writeToolCaller(scripted, "get_weather", "{}", "OK");
     }
 
-    @AfterAll
-    static void stop() {
-        fixture.close();
-    }
-
     @Test
     void aCallGoesOutItsResultComesBackAndTheConversationAnswers() throws Exception {
-        Configuration config = fixture.jobConfig("round-trip");
+        Configuration config = KAFKA.jobConfig("round-trip");
         config.set(GlmOptions.MODEL_PATH, scripted.toString());
         config.set(JobOptions.BOUNDED, false); // the tool result is produced while the job runs
-        fixture.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, List.of(new Prompt(
-                "w-1", "conv-w", "t", "What's the weather in Beijing?", null, TOOLS, null, "get_weather", Task.CHAT)));
+        KAFKA.produce(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), Prompt.class, List.of(new Prompt(
+                "w-1", "conv-w", "t", "What's the weather in Beijing?", null, KafkaJobs.WEATHER_TOOLS, null,
+                "get_weather", Task.CHAT)));
         GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(StreamExecutionEnvironment.getExecutionEnvironment(), config);
         ChatWithToolsJob.define(pipeline);
         JobClient job = pipeline.executeAsync("tool call round trip");
         try {
-            List<FunctionCall> calls = await("the function call", () ->
-                    fixture.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class));
+            List<FunctionCall> calls = Await.value("the function call", () -> nonEmpty(
+                    KAFKA.readCommitted(config, KafkaConnectorOptions.FUNCTION_CALLS_TOPIC, FunctionCall.class)));
             assertThat(calls).singleElement().satisfies(call -> {
                 assertThat(call.requestId()).isEqualTo("w-1");
                 assertThat(call.name()).isEqualTo("get_weather");
                 assertThat(call.argumentsJson()).isEqualTo("{}");
             });
 
-            fixture.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
+            KAFKA.produce(config.get(KafkaConnectorOptions.TOOL_RESULTS_TOPIC), ToolResult.class,
                     List.of(new ToolResult("conv-w", calls.get(0).callId(), "{\"temperature_c\": 25}")));
-            List<Completion> answers = await("the final answer", () ->
-                    fixture.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class));
+            List<Completion> answers = Await.value("the final answer", () -> nonEmpty(
+                    KAFKA.readCommitted(config, KafkaConnectorOptions.COMPLETIONS_TOPIC, Completion.class)));
 
             assertThat(answers).singleElement().satisfies(answer -> {
                 assertThat(answer.requestId()).isEqualTo("w-1");
@@ -95,16 +80,8 @@ class ToolCallRoundTripITCase {
         }
     }
 
-    /** Reads until the topic has committed records; the exactly-once sink makes them visible at checkpoints. */
-    private static <T> List<T> await(String what, Callable<List<T>> read) throws Exception {
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
-        while (true) {
-            List<T> records = read.call();
-            if (!records.isEmpty()) {
-                return records;
-            }
-            assertThat(System.nanoTime()).as("%s within %s", what, DEADLINE).isLessThan(deadline);
-            Thread.sleep(100); // polling interval, not a synchronisation: the records decide
-        }
+    /** The exactly-once sink makes records visible at checkpoints: none yet is no answer yet. */
+    private static <T> Optional<List<T>> nonEmpty(List<T> records) {
+        return records.isEmpty() ? Optional.empty() : Optional.of(records);
     }
 }

@@ -2,6 +2,7 @@ package io.flinkglm.operator;
 
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
+import io.flinkglm.testkit.CollectingSink;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;

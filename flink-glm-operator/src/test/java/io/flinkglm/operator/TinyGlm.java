@@ -4,8 +4,7 @@ import io.flinkglm.records.Prompt;
 import io.flinkglm.records.SamplingOverrides;
 import io.flinkglm.records.Task;
 import io.flinkglm.runtime.model.DType;
-import io.flinkglm.runtime.model.RandomCheckpoint;
-import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
+import io.flinkglm.testkit.TinyModel;
 import org.apache.flink.configuration.Configuration;
 
 import java.io.IOException;
@@ -15,23 +14,27 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A random tiny GLM-4 (2 layers, hidden 64, vocabulary 1,024) and the chat inputs the ITCases send it:
- * fast enough on a CPU that a job of dozens of turns takes seconds, and deterministic under greedy
- * sampling, so a job's answers can be checked token for token against the engine alone.
+ * The test kit's {@link TinyModel} as operator settings, and the chat inputs the ITCases send it: the model is
+ * deterministic under greedy sampling, so a job's answers can be checked token for token against the engine
+ * alone ({@link ReferenceChat}).
  */
 final class TinyGlm {
     static final int MAX_TOKENS = 6;
 
     private TinyGlm() {}
 
-    /** Writes the checkpoint and its tokenizer into {@code dir}; returns the operator settings for it. */
+    /** Writes the checkpoint (BF16, as a served model) and its tokenizer into {@code dir}; returns {@link #config}. */
     static Configuration write(Path dir, long seed) {
         try {
-            RandomCheckpoint.write(dir, RandomCheckpoint.preset("tiny", DType.BF16), DType.BF16, 1, seed, null);
-            SyntheticTokenizer.write(dir, 1024);
+            TinyModel.write(dir, DType.BF16, seed);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        return config(dir);
+    }
+
+    /** The operator settings for the tiny model in {@code dir}: the CPU backend, short answers, a small KV cache. */
+    static Configuration config(Path dir) {
         Configuration config = new Configuration();
         config.set(GlmOptions.MODEL_PATH, dir.toString());
         config.set(GlmOptions.BACKEND, "cpu");

@@ -3,10 +3,10 @@ package io.flinkglm.connectors.formats;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.flinkglm.records.WireRecord;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
-import io.flinkglm.connectors.testing.LocalSchemaRegistry;
 import io.flinkglm.connectors.testing.SampleRecords;
+import io.flinkglm.records.WireRecord;
+import io.flinkglm.testkit.LocalSchemaRegistry;
 import java.nio.ByteBuffer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;

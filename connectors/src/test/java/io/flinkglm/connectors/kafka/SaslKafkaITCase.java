@@ -5,13 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.flinkglm.connectors.formats.JsonRecordSerde;
-import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
 import io.flinkglm.connectors.testing.SampleRecords;
 import io.flinkglm.records.Completion;
-import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.DeadLetter;
+import io.flinkglm.records.FinishReason;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.WireRecord;
+import io.flinkglm.testkit.EmbeddedKafkaBroker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

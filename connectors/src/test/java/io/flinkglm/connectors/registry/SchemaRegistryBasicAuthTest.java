@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkglm.connectors.formats.RecordSchemas;
-import io.flinkglm.connectors.testing.LocalSchemaRegistry;
 import io.flinkglm.records.Prompt;
+import io.flinkglm.testkit.LocalSchemaRegistry;
 import java.io.IOException;
 import java.util.stream.Stream;
 import org.apache.avro.Schema;

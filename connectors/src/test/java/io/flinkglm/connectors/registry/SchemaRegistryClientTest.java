@@ -6,7 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.flinkglm.connectors.formats.RecordSchemas;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Prompt;
-import io.flinkglm.connectors.testing.LocalSchemaRegistry;
+import io.flinkglm.testkit.LocalSchemaRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,10 +1,5 @@
-package io.flinkglm.examples;
+package io.flinkglm.testkit;
 
-import io.flinkglm.connectors.formats.MalformedRecordException;
-import io.flinkglm.connectors.formats.RecordFormat;
-import io.flinkglm.connectors.formats.RecordSerde;
-import io.flinkglm.records.WireRecord;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,38 +14,40 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Reads what a job has committed to a topic, as a downstream application would: {@code read_committed},
- * so records of aborted or still open transactions are never seen. For the demo and the tests, once the
- * job has finished.
+ * Reads what a job has committed to a topic, as a downstream application would: {@code read_committed}, so
+ * records of aborted or still open transactions are never seen. For the demo and the tests, once the job has
+ * finished or committed what is awaited. Values are decoded by the caller's {@link Decoder} (the kit knows
+ * no record format).
  *
  * <pre>{@code
- * List<Completion> answers = CommittedRecords.read(kafka.bootstrapServers(), "glm.completions",
- *         Completion.class, Duration.ofSeconds(30));
+ * RecordSerde<Completion> serde = RecordSerde.create(Completion.class, RecordFormat.JSON, null, "glm.completions");
+ * List<Completion> answers = CommittedRecords.read(kafka.clientProperties(), "glm.completions", serde::decode,
+ *         Duration.ofSeconds(60));
  * }</pre>
  */
 @Internal
 public final class CommittedRecords {
 
+    /** Turns a record's value into what the caller reads; throwing marks the record as not what the job should write. */
+    @FunctionalInterface
+    public interface Decoder<T> {
+        T decode(byte[] value) throws Exception;
+    }
+
     private CommittedRecords() {}
 
     /**
-     * Every committed JSON record of {@code topic}, partition by partition in offset order, read up to the
+     * Every committed record of {@code topic}, decoded, partition by partition in offset order, read up to the
      * topic's last stable offsets at the time of the call.
      *
+     * @param clientProperties {@code bootstrap.servers}, and security or fetch-size settings where the cluster
+     *     needs them
      * @throws TimeoutException when the records up to those offsets are not read within {@code timeout}
+     * @throws IllegalStateException naming the record's position when a value does not decode: the job wrote it,
+     *     so it is a bug, not bad input
      */
-    public static <T extends WireRecord> List<T> read(String bootstrapServers, String topic, Class<T> type,
-            Duration timeout) throws IOException, TimeoutException {
-        return read(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers), topic, type, timeout);
-    }
-
-    /**
-     * As {@link #read(String, String, Class, Duration)}, with the consumer's {@code clientProperties}
-     * ({@code bootstrap.servers}, and security or fetch-size settings where the cluster needs them).
-     */
-    public static <T extends WireRecord> List<T> read(Map<String, ?> clientProperties, String topic, Class<T> type,
-            Duration timeout) throws IOException, TimeoutException {
-        RecordSerde<T> serde = RecordSerde.create(type, RecordFormat.JSON, null, topic);
+    public static <T> List<T> read(Map<String, ?> clientProperties, String topic, Decoder<T> decoder, Duration timeout)
+            throws TimeoutException {
         Map<String, Object> props = new HashMap<>(clientProperties);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
@@ -72,10 +69,10 @@ public final class CommittedRecords {
                 }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     try {
-                        records.add(serde.decode(record.value()));
-                    } catch (MalformedRecordException e) { // the job wrote it: a bug, not bad input
+                        records.add(decoder.decode(record.value()));
+                    } catch (Exception e) {
                         throw new IllegalStateException(topic + "-" + record.partition() + "@" + record.offset()
-                                + " is not a " + type.getSimpleName() + ": " + e.getMessage(), e);
+                                + " does not decode: " + e.getMessage(), e);
                     }
                 }
             }

@@ -1,4 +1,4 @@
-package io.flinkglm.connectors.testing;
+package io.flinkglm.testkit;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -238,7 +238,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
     }
 
-    private static void deleteRecursively(Path dir) {
+    /** Also deletes the extension's model directory: one recursive delete in the kit. */
+    static void deleteRecursively(Path dir) {
         try (Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
         } catch (IOException e) {

@@ -6,7 +6,9 @@ import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Sourced;
-import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.testkit.Await;
+import io.flinkglm.testkit.KafkaMiniClusterExtension;
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -14,17 +16,11 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -48,43 +44,27 @@ class ExactlyOnceITCase {
     private static final long SEED = 20260522L;
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(PARALLELISM)
-            .build());
-
-    private static EmbeddedKafkaBroker kafka;
-    private static ChatTopics topics;
-    private static Configuration glm;
-
-    @BeforeAll
-    static void start(@TempDir Path model) throws Exception {
-        glm = TinyGlm.write(model, 13);
-        kafka = EmbeddedKafkaBroker.start();
-        topics = new ChatTopics(kafka);
-    }
-
-    @AfterAll
-    static void stop() {
-        kafka.close();
-    }
+    static final KafkaMiniClusterExtension KAFKA =
+            KafkaMiniClusterExtension.withSlots(PARALLELISM).withTinyModel(DType.BF16, 13);
+    private static final ChatTopics TOPICS = new ChatTopics(KAFKA);
 
     @Test
     void injectedFailuresNeitherLoseNorDuplicateAnyAnswer() throws Exception {
-        topics.create("eo-prompts", "eo-completions");
+        Configuration glm = TinyGlm.config(KAFKA.model());
+        String prompts = KAFKA.topic("prompts");
+        String completions = KAFKA.topic("completions");
         List<ChatInput> inputs = TinyGlm.conversations("eo", CONVERSATIONS, TURNS);
         Map<TopicPartition, Long> ends = new HashMap<>();
-        inputs.forEach(in -> ends.merge(new TopicPartition("eo-prompts",
-                Math.floorMod(in.conversationId().hashCode(), ChatTopics.PARTITIONS)), 1L, Long::sum));
+        inputs.forEach(in -> ends.merge(ChatTopics.partitionOf(prompts, in), 1L, Long::sum));
         FailingMap.arm(new Random(SEED), inputs.size());
 
-        JobClient job = start(OffsetsInitializer.offsets(ends));
+        JobClient job = start(glm, prompts, completions, OffsetsInitializer.offsets(ends));
         // Prompts arrive in six batches, each after a checkpoint completed: the failures then fall
         // between checkpoints, with turns in flight and queued, not all before the first one.
         int batch = inputs.size() / 6;
         for (int from = 0; from < inputs.size(); from += batch) {
             int checkpoints = FailingMap.CHECKPOINTS.get();
-            topics.produce("eo-prompts", inputs.subList(from, Math.min(from + batch, inputs.size())));
+            TOPICS.produce(prompts, inputs.subList(from, Math.min(from + batch, inputs.size())));
             Await.until("a checkpoint after batch " + from,
                     () -> FailingMap.CHECKPOINTS.get() > checkpoints || job.getJobStatus().get().isTerminalState());
         }
@@ -92,11 +72,12 @@ class ExactlyOnceITCase {
 
         assertThat(FailingMap.FAILED.get()).as("failures injected at records %s", FailingMap.POINTS).isEqualTo(FAILURES);
         assertThat(GlmWorker.openEngines()).as("engines left open by %d failed attempts", FAILURES).isZero();
-        List<Completion> committed = topics.readCommitted("eo-completions");
+        List<Completion> committed = TOPICS.readCommitted(completions);
         assertThat(GlmChatOperatorITCase.answers(committed)).isEqualTo(GlmChatOperatorITCase.expected(glm, inputs));
     }
 
-    private static JobClient start(OffsetsInitializer stoppingOffsets) throws Exception {
+    private static JobClient start(Configuration glm, String prompts, String completions,
+                                   OffsetsInitializer stoppingOffsets) throws Exception {
         Configuration restarts = new Configuration();
         restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, FAILURES + 5);
@@ -104,14 +85,14 @@ class ExactlyOnceITCase {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restarts);
         env.setParallelism(PARALLELISM);
         env.enableCheckpointing(200);
-        GlmStreams.chat(topics.source(env, "eo-prompts", stoppingOffsets)
+        GlmStreams.chat(TOPICS.source(env, prompts, stoppingOffsets)
                         .map(new FailingMap(), TypeInformation.of(ChatInput.class)).uid("failing-map")
                         .keyBy(ChatInput::conversationId), glm)
                 .completions()
                 .sinkTo(RecordKafkaSink.completions()
-                        .setBootstrapServers(kafka.bootstrapServers())
-                        .setTopic("eo-completions")
-                        .setTransactionalIdPrefix("eo-completions")
+                        .setBootstrapServers(KAFKA.bootstrapServers())
+                        .setTopic(completions)
+                        .setTransactionalIdPrefix(completions)
                         .build()).uid("completions");
         return env.executeAsync("exactly-once chat");
     }

@@ -1,8 +1,4 @@
-package io.flinkglm.operator;
-
-import org.apache.flink.api.connector.sink2.Sink;
-import org.apache.flink.api.connector.sink2.SinkWriter;
-import org.apache.flink.api.connector.sink2.WriterInitContext;
+package io.flinkglm.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,27 +7,39 @@ import java.util.Queue;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
 
 /**
- * A sink into this JVM's memory, for MiniCluster tests: records arrive in the order the subtasks wrote
- * them. Not transactional: use it where no failure replays output.
+ * A sink into this JVM's memory, for MiniCluster tests: records arrive in the order the subtasks wrote them.
+ * The sink is serialized into the job, so the records live in a static map under the sink's id. Not
+ * transactional: use it where no failure replays output.
+ *
+ * <pre>{@code
+ * CollectingSink<Completion> sink = new CollectingSink<>();
+ * stream.sinkTo(sink);
+ * env.execute();
+ * List<Completion> received = sink.received();
+ * }</pre>
  */
-final class CollectingSink<T> implements Sink<T> {
+public final class CollectingSink<T> implements Sink<T> {
     private static final long serialVersionUID = 1L;
     private static final Map<String, Queue<Object>> RECEIVED = new ConcurrentHashMap<>();
 
     private final String id = UUID.randomUUID().toString();
 
-    CollectingSink() {
+    public CollectingSink() {
         RECEIVED.put(id, new ConcurrentLinkedQueue<>());
     }
 
+    /** What the job wrote so far, in arrival order. */
     @SuppressWarnings("unchecked")
-    List<T> received() {
+    public List<T> received() {
         return new ArrayList<>((Queue<T>) (Queue<?>) RECEIVED.get(id));
     }
 
-    int count() {
+    public int count() {
         return RECEIVED.get(id).size();
     }
 

@@ -1,10 +1,9 @@
-package io.flinkglm.connectors.testing;
+package io.flinkglm.testkit;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.flinkglm.connectors.registry.SchemaRegistryClient;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -23,7 +22,7 @@ import org.apache.avro.Schema;
 
 /**
  * A real HTTP schema registry on a free loopback port, for tests and local runs. It speaks the subset of
- * Confluent's REST API that {@link SchemaRegistryClient} uses, with Confluent's JSON shapes, error codes and
+ * Confluent's REST API that the connectors' {@code SchemaRegistryClient} uses, with Confluent's JSON shapes, error codes and
  * content type, and counts requests so tests can prove the client's cache works.
  *
  * <p>Like Confluent's, ids are global and the same schema gets the same id in every subject. Started with
@@ -42,6 +41,8 @@ import org.apache.avro.Schema;
 public final class LocalSchemaRegistry implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Confluent's media type on every answer; spelled out, since the connectors' own tests depend on this kit. */
+    static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
     private static final Pattern REGISTER = Pattern.compile("/subjects/([^/]+)/versions/?");
     private static final Pattern BY_ID = Pattern.compile("/schemas/ids/(\\d+)/?");
 
@@ -138,7 +139,7 @@ public final class LocalSchemaRegistry implements AutoCloseable {
 
     private static void reply(HttpExchange exchange, int status, Map<String, ?> body) throws IOException {
         byte[] bytes = JSON.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", SchemaRegistryClient.CONTENT_TYPE);
+        exchange.getResponseHeaders().set("Content-Type", CONTENT_TYPE);
         exchange.sendResponseHeaders(status, bytes.length);
         exchange.getResponseBody().write(bytes);
     }

@@ -1,5 +1,6 @@
-package io.flinkglm.connectors.testing;
+package io.flinkglm.testkit;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
@@ -7,13 +8,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
@@ -39,20 +36,8 @@ class EmbeddedKafkaBrokerITCase {
                 producer.send(new ProducerRecord<>("tx", "committed"));
                 producer.commitTransaction();
             }
-            try (var consumer = new KafkaConsumer<String, String>(Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                    ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                    ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                    ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class))) {
-                TopicPartition partition = new TopicPartition("tx", 0);
-                consumer.assign(List.of(partition));
-                consumer.seekToBeginning(List.of(partition));
-                long end = consumer.endOffsets(List.of(partition)).get(partition);
-                long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-                while (consumer.position(partition) < end && System.nanoTime() < deadline) {
-                    consumer.poll(Duration.ofMillis(200)).forEach(r -> committedValues.add(r.value()));
-                }
-            }
+            committedValues.addAll(CommittedRecords.read(kafka.clientProperties(), "tx",
+                    value -> new String(value, UTF_8), Duration.ofSeconds(30)));
             assertThat(kafka.bootstrapServers()).startsWith("127.0.0.1:");
         }
 

@@ -6,19 +6,18 @@ import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.records.Completion;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Sourced;
-import io.flinkglm.connectors.testing.EmbeddedKafkaBroker;
+import io.flinkglm.runtime.model.DType;
+import io.flinkglm.testkit.Await;
+import io.flinkglm.testkit.CollectingSink;
+import io.flinkglm.testkit.KafkaMiniClusterExtension;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.graph.StreamGraph;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,6 +30,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -46,34 +47,16 @@ class RescaleITCase {
     private static final int[] PARALLELISM = {2, 3, 1};
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(3)
-            .build());
-
-    private static EmbeddedKafkaBroker kafka;
-    private static ChatTopics topics;
-    private static Configuration glm;
-
-    @BeforeAll
-    static void start(@TempDir Path model) throws Exception {
-        glm = TinyGlm.write(model, 17);
-        kafka = EmbeddedKafkaBroker.start();
-        topics = new ChatTopics(kafka);
-    }
-
-    @AfterAll
-    static void stop() {
-        kafka.close();
-    }
+    static final KafkaMiniClusterExtension KAFKA = KafkaMiniClusterExtension.withSlots(3).withTinyModel(DType.BF16, 17);
+    private static final ChatTopics TOPICS = new ChatTopics(KAFKA);
 
     @ParameterizedTest(name = "kv-persistence {0}")
     @ValueSource(booleans = {true, false})
     void conversationsSurviveRescalingFromTwoToThreeToOne(boolean kvPersistence, @TempDir Path savepoints) throws Exception {
         GlmOptions.KvPersistence persistence = kvPersistence ? GlmOptions.KvPersistence.ALWAYS : GlmOptions.KvPersistence.NEVER;
         String name = "rescale-" + kvPersistence;
-        String topic = name + "-prompts";
-        topics.create(topic);
+        String topic = KAFKA.topic("prompts");
+        Configuration glm = TinyGlm.config(KAFKA.model());
         Configuration config = new Configuration(glm);
         config.set(GlmOptions.KV_PERSISTENCE, persistence);
         List<ChatInput> inputs = TinyGlm.conversations(name, CONVERSATIONS, PARALLELISM.length);
@@ -86,7 +69,7 @@ class RescaleITCase {
         String savepoint = null;
         for (int turn = 0; turn < PARALLELISM.length; turn++) {
             List<ChatInput> turnInputs = TinyGlm.turn(name, CONVERSATIONS, turn);
-            topics.produce(topic, turnInputs);
+            TOPICS.produce(topic, turnInputs);
             JobClient job = start(config, topic, sink, PARALLELISM[turn], savepoint);
             int answered = (turn + 1) * CONVERSATIONS;
             Await.until(answered + " answers", () -> sink.count() >= answered);
@@ -123,17 +106,18 @@ class RescaleITCase {
     @Test
     void turnsPendingAtTheSavepointAreAnsweredOnceAfterRescalingFromTwoToThree(@TempDir Path savepoints)
             throws Exception {
-        topics.create("pending-prompts", "pending-completions");
-        Configuration config = new Configuration(glm);
+        String prompts = KAFKA.topic("prompts");
+        String completions = KAFKA.topic("completions");
+        Configuration config = TinyGlm.config(KAFKA.model());
         config.set(GlmOptions.SHARED_ENGINE, true);
         List<ChatInput> inputs = TinyGlm.conversations("pending", CONVERSATIONS, 3);
         Map<String, ReferenceChat.Reply> expected = GlmChatOperatorITCase.expected(config, inputs);
-        topics.produce("pending-prompts", inputs);
+        TOPICS.produce(prompts, inputs);
         Counting.reset();
 
         try (EngineGate gate = EngineGate.shut(config)) {
             // The engine is held: every first turn is in flight and every later one queued behind it.
-            JobClient first = startTransactional(config, 2, null);
+            JobClient first = startTransactional(config, prompts, completions, 2, null);
             Await.until("every prompt read and every first turn submitted",
                     () -> Counting.READ.get() == inputs.size() && gate.waitingTurns() == CONVERSATIONS);
             String savepoint = stopWithSavepoint(first, savepoints);
@@ -143,15 +127,14 @@ class RescaleITCase {
             Counting.reset();
             // The restored job's source is unbounded too (a Kafka split keeps the stopping offset it was
             // restored with): it runs until every turn is committed, then stops, committing its last output.
-            JobClient second = startTransactional(config, 3, savepoint);
-            Await.until("every turn committed",
-                    () -> topics.readCommitted("pending-completions").size() >= inputs.size());
+            JobClient second = startTransactional(config, prompts, completions, 3, savepoint);
+            Await.until("every turn committed", () -> TOPICS.readCommitted(completions).size() >= inputs.size());
             stopWithSavepoint(second, savepoints);
             second.getJobExecutionResult().get(1, TimeUnit.MINUTES);
         }
 
         assertThat(Counting.READ.get()).as("prompts the restored job read from the topic").isZero();
-        assertThat(GlmChatOperatorITCase.answers(topics.readCommitted("pending-completions"))).isEqualTo(expected);
+        assertThat(GlmChatOperatorITCase.answers(TOPICS.readCommitted(completions))).isEqualTo(expected);
         assertThat(GlmWorker.openEngines()).isZero();
     }
 
@@ -181,34 +164,33 @@ class RescaleITCase {
      * needs every task running, and the sink's may not be yet when the job's first records are in).
      */
     private static String stopWithSavepoint(JobClient job, Path savepoints) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (true) {
+        return Await.value("a savepoint of job " + job.getJobID(), () -> {
             try {
-                return job.stopWithSavepoint(false, savepoints.toUri().toString(), SavepointFormatType.CANONICAL)
-                        .get(2, TimeUnit.MINUTES);
-            } catch (java.util.concurrent.ExecutionException e) {
-                if (!String.valueOf(e.getMessage()).contains("Not all required tasks") || System.nanoTime() > deadline) {
-                    throw e;
+                return Optional.of(job.stopWithSavepoint(false, savepoints.toUri().toString(),
+                        SavepointFormatType.CANONICAL).get(2, TimeUnit.MINUTES));
+            } catch (ExecutionException e) {
+                if (String.valueOf(e.getMessage()).contains("Not all required tasks")) {
+                    return Optional.empty(); // a task is still starting: the next trigger may find them all running
                 }
-                Thread.sleep(50); // polling interval: the next trigger decides
+                throw e;
             }
-        }
+        });
     }
 
-    private static JobClient startTransactional(Configuration config, int parallelism, String savepoint)
-            throws Exception {
+    private static JobClient startTransactional(Configuration config, String prompts, String completions,
+                                                int parallelism, String savepoint) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(parallelism);
         env.enableCheckpointing(500);
-        GlmStreams.chat(topics.source(env, "pending-prompts", null)
+        GlmStreams.chat(TOPICS.source(env, prompts, null)
                         .map(Counting::read, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
                         .keyBy(ChatInput::conversationId), config)
                 .completions()
                 .map(Counting::answered, TypeInformation.of(Completion.class)).uid("answered")
                 .sinkTo(RecordKafkaSink.completions()
-                        .setBootstrapServers(kafka.bootstrapServers())
-                        .setTopic("pending-completions")
-                        .setTransactionalIdPrefix("pending-completions")
+                        .setBootstrapServers(KAFKA.bootstrapServers())
+                        .setTopic(completions)
+                        .setTransactionalIdPrefix(completions)
                         .build()).uid("completions");
         StreamGraph graph = env.getStreamGraph();
         if (savepoint != null) {
@@ -221,7 +203,7 @@ class RescaleITCase {
                                    String savepoint) throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(parallelism);
-        GlmStreams.chat(topics.source(env, topic, null)
+        GlmStreams.chat(TOPICS.source(env, topic, null)
                         .map(ChatInput::ofPrompt, TypeInformation.of(ChatInput.class)).uid("chat-inputs")
                         .keyBy(ChatInput::conversationId), config)
                 .completions().sinkTo(sink).uid("completions");
