@@ -74,10 +74,10 @@ class ConversationKvStateTest {
             allowed[t] = (kept.context[t] - kept.context[t - 1] + blockSize) * wideKvBytesPerToken;
         }
         long history = kept.context[TURNS - 1] * wideKvBytesPerToken;
-        System.out.printf("KV state, %d bytes per token: uploads per turn with KV %s, without %s; the KV's share"
-                        + " %s, allowed (new tokens + one block) %s; the whole history's KV %d bytes%n",
-                wideKvBytesPerToken, Arrays.toString(kept.uploaded), Arrays.toString(tokensOnly.uploaded),
-                Arrays.toString(kvUpload), Arrays.toString(allowed), history);
+        System.out.printf("KV state, %d bytes per token: uploads per turn with KV %s (snapshot ms %s), without %s;"
+                        + " the KV's share %s, allowed (new tokens + one block) %s; the whole history's KV %d bytes%n",
+                wideKvBytesPerToken, Arrays.toString(kept.uploaded), Arrays.toString(kept.snapshotMillis),
+                Arrays.toString(tokensOnly.uploaded), Arrays.toString(kvUpload), Arrays.toString(allowed), history);
         double early = mean(kvUpload, 1, TURNS / 2);
         double late = mean(kvUpload, TURNS / 2, TURNS);
         double lateAllowed = mean(allowed, TURNS / 2, TURNS);
@@ -94,11 +94,12 @@ class ConversationKvStateTest {
         return Arrays.stream(values, from, to).average().orElseThrow();
     }
 
-    /** What each of {@value #TURNS} turns' incremental checkpoint uploaded, and the context after it. */
-    private record Turns(long[] uploaded, int[] context) {}
+    /** What each of {@value #TURNS} turns' incremental checkpoint uploaded and took, and the context after it. */
+    private record Turns(long[] uploaded, long[] snapshotMillis, int[] context) {}
 
     private static Turns conversationOnRocksDb(GlmOptions.KvPersistence persistence, Path checkpoints) throws Exception {
         long[] uploaded = new long[TURNS];
+        long[] millis = new long[TURNS];
         int[] context = new int[TURNS];
         try (var harness = harness(with(wideKv, persistence))) {
             harness.setStateBackend(new EmbeddedRocksDBStateBackend(true));
@@ -106,13 +107,15 @@ class ConversationKvStateTest {
             harness.open();
             for (int t = 0; t < TURNS; t++) {
                 answer(harness, TinyGlm.turn("long", 1, t).get(0));
+                long start = System.nanoTime();
                 OperatorSubtaskState checkpoint = harness.snapshot(t + 1, t + 1);
                 harness.notifyOfCompletedCheckpoint(t + 1);
+                millis[t] = (System.nanoTime() - start) / 1_000_000;
                 uploaded[t] = checkpoint.getCheckpointedSize();
                 context[t] = lastCompletion(harness).promptTokens() + lastCompletion(harness).completionTokens();
             }
         }
-        return new Turns(uploaded, context);
+        return new Turns(uploaded, millis, context);
     }
 
     @Test
