@@ -21,6 +21,8 @@ import org.apache.flink.streaming.api.graph.StreamGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.StateBackendOptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -50,6 +52,7 @@ class RescaleITCase {
     static final KafkaMiniClusterExtension KAFKA = KafkaMiniClusterExtension.withSlots(3).withTinyModel(DType.BF16, 17);
     private static final ChatTopics TOPICS = new ChatTopics(KAFKA);
 
+    /** With KV in state the job runs on RocksDB with incremental checkpoints, as a production job keeps large state. */
     @ParameterizedTest(name = "kv-persistence {0}")
     @ValueSource(booleans = {true, false})
     void conversationsSurviveRescalingFromTwoToThreeToOne(boolean kvPersistence, @TempDir Path savepoints) throws Exception {
@@ -70,7 +73,7 @@ class RescaleITCase {
         for (int turn = 0; turn < PARALLELISM.length; turn++) {
             List<ChatInput> turnInputs = TinyGlm.turn(name, CONVERSATIONS, turn);
             TOPICS.produce(topic, turnInputs);
-            JobClient job = start(config, topic, sink, PARALLELISM[turn], savepoint);
+            JobClient job = start(config, topic, sink, PARALLELISM[turn], savepoint, kvPersistence);
             int answered = (turn + 1) * CONVERSATIONS;
             Await.until(answered + " answers", () -> sink.count() >= answered);
             savepoint = stopWithSavepoint(job, savepoints);
@@ -200,8 +203,16 @@ class RescaleITCase {
     }
 
     private static JobClient start(Configuration config, String topic, CollectingSink<Completion> sink, int parallelism,
-                                   String savepoint) throws Exception {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+                                   String savepoint, boolean onRocksDb) throws Exception {
+        Configuration backend = new Configuration();
+        if (onRocksDb) {
+            backend.set(StateBackendOptions.STATE_BACKEND, "rocksdb");
+            backend.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, true);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(backend);
+        if (onRocksDb) {
+            env.enableCheckpointing(300); // incremental checkpoints between the savepoints
+        }
         env.setParallelism(parallelism);
         GlmStreams.chat(TOPICS.source(env, topic, null)
                         .map(ChatInput::ofPrompt, TypeInformation.of(ChatInput.class)).uid("chat-inputs")

@@ -90,10 +90,11 @@ public final class GlmOptions {
                     + " recomputing it.");
 
     public static final ConfigOption<Integer> KV_MIN_TOKENS = ConfigOptions.key("glm.state.kv-min-tokens")
-            .intType().defaultValue(256)
+            .intType().defaultValue(16)
             .withDescription("With glm.state.kv-persistence AUTO, the conversation length in tokens from which its KV"
-                    + " is kept; shorter conversations recompute after a restore (docs/PERFORMANCE.md has the"
-                    + " measured crossover).");
+                    + " is kept; shorter conversations recompute after a restore. Default: one KV block. On the CPU"
+                    + " backend reading KV back beat recomputing it from the shortest history measured (13 tokens),"
+                    + " see docs/KV-STATE.md; raise it where prefill is cheap (a GPU) or state is scarce.");
 
     public static final ConfigOption<MemorySize> KV_MAX_BYTES = ConfigOptions.key("glm.state.kv-max-bytes")
             .memoryType().defaultValue(MemorySize.parse("256mb"))
