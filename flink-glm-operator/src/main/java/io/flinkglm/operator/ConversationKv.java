@@ -1,6 +1,11 @@
 package io.flinkglm.operator;
 
+import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.KvSnapshot;
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.configuration.ReadableConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -39,8 +44,22 @@ final class ConversationKv {
         public Meta() {}
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(ConversationKv.class);
+
+    /** What this operator keeps, and for which model. */
+    record Policy(GlmOptions.KvPersistence persistence, int minTokens, long maxBytes, int blockSize, long fingerprint) {
+        static Policy of(ReadableConfig config, long modelFingerprint) {
+            return new Policy(config.get(GlmOptions.KV_PERSISTENCE), config.get(GlmOptions.KV_MIN_TOKENS),
+                    config.get(GlmOptions.KV_MAX_BYTES).getBytes(), config.get(GlmOptions.BLOCK_SIZE), modelFingerprint);
+        }
+    }
+
     private final MapState<Integer, byte[]> blocks;
     private final ValueState<Meta> meta;
+    private Policy policy;
+    private LongCounter refused;
+    private LongCounter dropped;
+    private boolean refusalLogged;
 
     ConversationKv(KeyedStateStore store, Optional<StateTtlConfig> ttl) {
         MapStateDescriptor<Integer, byte[]> blocksDescriptor = new MapStateDescriptor<>("kv-blocks", Types.INT,
@@ -52,6 +71,69 @@ final class ConversationKv {
         });
         blocks = store.getMapState(blocksDescriptor);
         meta = store.getState(metaDescriptor);
+    }
+
+    /**
+     * Sets what to keep once the model is known (the operator's {@code open}).
+     *
+     * @param refused counts turns whose kept KV was computed by other weights or blocks, and recomputed
+     * @param dropped counts conversations whose KV passed {@link GlmOptions#KV_MAX_BYTES}
+     */
+    void open(Policy policy, LongCounter refused, LongCounter dropped) {
+        this.policy = policy;
+        this.refused = refused;
+        this.dropped = dropped;
+    }
+
+    /** Whether {@code turn} keeps its conversation's KV in state ({@link GlmOptions#KV_PERSISTENCE}). */
+    boolean keeps(Turn turn) {
+        return switch (policy.persistence()) {
+            case NEVER -> false;
+            case ALWAYS -> turn.remember();
+            case AUTO -> turn.remember() && turn.promptTokens().length >= policy.minTokens();
+        };
+    }
+
+    /**
+     * Imports the current conversation's kept KV blocks into {@code request} and asks for the blocks from
+     * the first one not yet full. KV of other weights (a redeploy on a fine-tuned checkpoint of the same
+     * shape) or of another block size is dropped: the turn recomputes its history, counted and logged once.
+     *
+     * @param context the conversation's tokens before this turn
+     */
+    void prepare(GenerationRequest.Builder request, Turn turn, int[] context, Object key) throws Exception {
+        Meta kept = meta.value();
+        if (kept != null && (kept.fingerprint != policy.fingerprint() || kept.blockSize != policy.blockSize())) {
+            clear();
+            refused.add(1L);
+            if (!refusalLogged) {
+                refusalLogged = true;
+                LOG.info("KV state of conversation {} (and maybe others) was computed by other weights or blocks"
+                        + " (fingerprint {}, {} tokens per block; this model's {}, {}): dropped, the history is"
+                        + " recomputed", key, Long.toHexString(kept.fingerprint), kept.blockSize,
+                        Long.toHexString(policy.fingerprint()), policy.blockSize());
+            }
+            kept = null;
+        }
+        KvSnapshot snapshot = kept == null ? null : snapshot(context, turn.promptTokens());
+        if (snapshot != null) {
+            request.importedKv(snapshot);
+            request.exportKvFrom(snapshot.fullBlocks());
+        } else {
+            if (kept != null) {
+                clear(); // blocks that no longer match the conversation's tokens
+            }
+            request.exportKvFrom(0);
+        }
+    }
+
+    /** Keeps the blocks a turn exported; returns the conversation's KV bytes in state now (0: none kept). */
+    long keep(KvSnapshot exported) throws Exception {
+        if (store(exported, policy.maxBytes())) {
+            return meta.value().bytes;
+        }
+        dropped.add(1L); // past glm.state.kv-max-bytes: the conversation goes on from its tokens
+        return 0;
     }
 
     /** What is kept for the current key, or null. */

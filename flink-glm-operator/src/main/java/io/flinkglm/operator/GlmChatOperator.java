@@ -5,7 +5,6 @@ import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Sourced;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
-import io.flinkglm.runtime.engine.KvSnapshot;
 import io.flinkglm.runtime.engine.RequestHandle;
 import java.io.Serializable;
 import java.util.HashSet;
@@ -34,8 +33,6 @@ import org.apache.flink.streaming.api.operators.BoundedOneInput;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The chat operator: Flink glue around the pure {@link ConversationCore}. A keyed conversation per key,
@@ -66,7 +63,6 @@ import org.slf4j.LoggerFactory;
 public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         implements OneInputStreamOperator<ChatInput, Sourced<Completion>>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
-    private static final Logger LOG = LoggerFactory.getLogger(GlmChatOperator.class);
 
     public static final String PROMPT_TOKENS_COMPUTED = "glm-prompt-tokens-computed";
     public static final String PROMPT_TOKENS_CACHED = "glm-prompt-tokens-cached";
@@ -91,9 +87,6 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
     private transient Set<RequestHandle> timedOut;
     private transient Counter completions;
     private transient Counter errors;
-    private transient LongCounter kvRefused;
-    private transient LongCounter kvDropped;
-    private transient boolean kvRefusalLogged;
     private transient long kvStateBytes;
     private transient LongCounter promptTokensComputed;
     private transient LongCounter promptTokensCached;
@@ -128,10 +121,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         timedOut = new HashSet<>();
         completions = getMetricGroup().counter("glmCompletions");
         errors = getMetricGroup().counter("glmErrors");
-        kvRefused = addAccumulator(KV_REFUSED, new LongCounter());
-        kvDropped = addAccumulator(KV_DROPPED, new LongCounter());
-        getMetricGroup().gauge("glmKvRefused", () -> kvRefused.getLocalValue());
-        getMetricGroup().gauge("glmKvDropped", () -> kvDropped.getLocalValue());
+        LongCounter kvRefused = addAccumulator(KV_REFUSED, new LongCounter());
+        LongCounter kvDropped = addAccumulator(KV_DROPPED, new LongCounter());
+        getMetricGroup().gauge("glmKvRefused", kvRefused::getLocalValue);
+        getMetricGroup().gauge("glmKvDropped", kvDropped::getLocalValue);
         getMetricGroup().gauge("glmInFlight", () -> turns.inFlight());
         getMetricGroup().gauge("glmKvStateBytes", () -> kvStateBytes);
         promptTokensComputed = addAccumulator(PROMPT_TOKENS_COMPUTED, new LongCounter());
@@ -141,6 +134,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         worker = GlmWorker.acquire(config, getOperatorID() + "-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         core = new ConversationCore(worker.tokenizer(), worker.model().config().eosTokenIds(),
                 worker.model().config().maxPositions(), config);
+        kv.open(ConversationKv.Policy.of(config, worker.model().fingerprint()), kvRefused, kvDropped);
         // Inputs restored from a checkpoint: every conversation with pending inputs is resumed.
         List<String> restored;
         try (Stream<Object> keys = getKeyedStateBackend().getKeys(PendingInputs.BOUNDS_STATE, VoidNamespace.INSTANCE)) {
@@ -201,8 +195,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                             turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())
                     .sampling(turn.sampling())
                     .conversationKey(key);
-            if (keepsKv(turn)) {
-                withKeptKv(request, key, turn);
+            if (kv.keeps(turn)) {
+                kv.prepare(request, turn, stateOrNew().tokens, key);
             }
             Optional<RequestHandle> submitted;
             try {
@@ -264,12 +258,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
             conversations.update(outcome.state());
         }
         if (outcome.kv() != null) {
-            if (kv.store(outcome.kv(), config.get(GlmOptions.KV_MAX_BYTES).getBytes())) {
-                kvStateBytes = kv.meta().bytes;
-                maxKvStateBytes.add(kvStateBytes);
-            } else {
-                kvDropped.add(1L); // past glm.state.kv-max-bytes: the conversation goes on from its tokens
-            }
+            kvStateBytes = kv.keep(outcome.kv());
+            maxKvStateBytes.add(kvStateBytes);
         }
         if (outcome.rejection() != null) {
             deadLetter(head, outcome.rejection());
@@ -278,48 +268,6 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         } else {
             completions.inc();
             output.collect(new StreamRecord<>(new Sourced<>(outcome.completion(), head.origin)));
-        }
-    }
-
-    /** Whether this turn keeps its conversation's KV in state ({@link GlmOptions#KV_PERSISTENCE}). */
-    private boolean keepsKv(Turn turn) {
-        return switch (config.get(GlmOptions.KV_PERSISTENCE)) {
-            case NEVER -> false;
-            case ALWAYS -> turn.remember();
-            case AUTO -> turn.remember() && turn.promptTokens().length >= config.get(GlmOptions.KV_MIN_TOKENS);
-        };
-    }
-
-    /**
-     * Imports the kept KV blocks into the request and asks for the blocks from the first one not yet full.
-     * KV of other weights (the job was redeployed on a fine-tuned checkpoint of the same shape) or of
-     * another block size is dropped: the turn recomputes its history, counted in {@code glmKvRefused}.
-     */
-    private void withKeptKv(GenerationRequest.Builder request, String key, Turn turn) throws Exception {
-        ConversationKv.Meta kept = kv.meta();
-        long fingerprint = worker.model().fingerprint();
-        int blockSize = config.get(GlmOptions.BLOCK_SIZE);
-        if (kept != null && (kept.fingerprint != fingerprint || kept.blockSize != blockSize)) {
-            kv.clear();
-            kvRefused.add(1L);
-            if (!kvRefusalLogged) {
-                kvRefusalLogged = true;
-                LOG.info("KV state of conversation {} (and maybe others) was computed by other weights or blocks"
-                        + " (fingerprint {}, {} tokens per block; this model's {}, {}): dropped, the history is"
-                        + " recomputed", key, Long.toHexString(kept.fingerprint), kept.blockSize,
-                        Long.toHexString(fingerprint), blockSize);
-            }
-            kept = null;
-        }
-        KvSnapshot snapshot = kept == null ? null : kv.snapshot(stateOrNew().tokens, turn.promptTokens());
-        if (snapshot != null) {
-            request.importedKv(snapshot);
-            request.exportKvFrom(snapshot.fullBlocks());
-        } else {
-            if (kept != null) {
-                kv.clear(); // blocks that no longer match the conversation's tokens
-            }
-            request.exportKvFrom(0);
         }
     }
 
