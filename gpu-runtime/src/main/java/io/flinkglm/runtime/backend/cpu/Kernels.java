@@ -1,7 +1,8 @@
 package io.flinkglm.runtime.backend.cpu;
 
 
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CPU's inner loops: matrix panels times activations, and attention's scores and weighted
@@ -20,7 +21,7 @@ import java.util.logging.Logger;
  * many such chains run side by side, never the value of one.
  */
 public abstract class Kernels {
-    private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Kernels.class);
 
     /** The kernels this JVM uses, chosen once. */
     public static final Kernels BEST = choose();
@@ -164,11 +165,11 @@ public abstract class Kernels {
                 k = (Kernels) Class.forName("io.flinkglm.runtime.backend.cpu.VectorKernels")
                         .getDeclaredConstructor().newInstance();
             } catch (ReflectiveOperationException | LinkageError e) {
-                LOG.warning("Vector API unavailable (" + e + "); using scalar kernels");
+                LOG.warn("Vector API unavailable (" + e + "); using scalar kernels");
                 k = new ScalarKernels();
             }
         }
-        LOG.fine("CPU kernels: " + (k.width() == 0 ? "scalar" : k.width() + " float lanes")
+        LOG.debug("CPU kernels: " + (k.width() == 0 ? "scalar" : k.width() + " float lanes")
                 + (vectorModule ? "" : " (start the JVM with --add-modules jdk.incubator.vector for SIMD)"));
         return k;
     }
