@@ -101,6 +101,7 @@ class ClusterChaosITCase {
      * {@code kills}, one after another, each once a further share of the answers is committed.
      */
     private static void runWithKills(String prefix, List<Integer> kills) throws Exception {
+        createTopics(prefix); // before the job starts: a missing topic would fail it, a failure no kill caused
         String job = CLUSTER.submit(JOB_JAR, "io.flinkglm.examples.ChatWithToolsJob", jobArgs(prefix, false));
         CLUSTER.awaitJobState(job, "RUNNING");
         Thread feeder = new Thread(() -> {
@@ -169,12 +170,7 @@ class ClusterChaosITCase {
     /** Creates the prefix's topics on first use and sends {@code prompts}, {@code pause} apart (pacing, not synchronisation). */
     private static void produce(String prefix, List<Prompt> prompts, Duration pause) throws Exception {
         String topic = prefix + ".prompts";
-        if (!kafka.admin().listTopics().names().get().contains(topic)) {
-            for (String t : List.of("prompts", "tool-results", "completions", "function-calls", "safety-verdicts",
-                    "dead-letters")) {
-                kafka.createTopic(prefix + "." + t, 2);
-            }
-        }
+        createTopics(prefix);
         RecordSerde<Prompt> serde = RecordSerde.create(Prompt.class, RecordFormat.JSON, null, topic);
         try (var producer = new KafkaProducer<byte[], byte[]>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
@@ -185,6 +181,15 @@ class ClusterChaosITCase {
                 if (!pause.isZero()) {
                     Thread.sleep(pause.toMillis());
                 }
+            }
+        }
+    }
+
+    private static void createTopics(String prefix) throws Exception {
+        if (!kafka.admin().listTopics().names().get().contains(prefix + ".prompts")) {
+            for (String t : List.of("prompts", "tool-results", "completions", "function-calls", "safety-verdicts",
+                    "dead-letters")) {
+                kafka.createTopic(prefix + "." + t, 2);
             }
         }
     }
