@@ -17,6 +17,7 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -49,12 +50,37 @@ public final class GlmKafkaPipeline {
         this.config = config;
     }
 
-    /** Checkpointing is always on: the exactly-once sinks commit only on checkpoints. */
+    /**
+     * Checkpointing is always on, since the exactly-once sinks commit only on checkpoints: at
+     * {@link JobOptions#CHECKPOINT_INTERVAL} when set, else at the cluster's interval, else every 10 s.
+     * Without a restart strategy from the job or the cluster, the job restarts with
+     * {@link #DEFAULT_RESTART_STRATEGY}.
+     */
     public static GlmKafkaPipeline create(StreamExecutionEnvironment env, Configuration config) {
-        env.enableCheckpointing(config.get(JobOptions.CHECKPOINT_INTERVAL).toMillis());
+        config.getOptional(JobOptions.CHECKPOINT_INTERVAL).ifPresentOrElse(
+                interval -> env.enableCheckpointing(interval.toMillis()),
+                () -> {
+                    if (!env.getCheckpointConfig().isCheckpointingEnabled()) {
+                        env.enableCheckpointing(JobOptions.DEFAULT_CHECKPOINT_INTERVAL.toMillis());
+                    }
+                });
+        if (config.getOptional(RestartStrategyOptions.RESTART_STRATEGY).isEmpty()
+                && env.getConfiguration().getOptional(RestartStrategyOptions.RESTART_STRATEGY).isEmpty()) {
+            Configuration restart = new Configuration();
+            restart.set(RestartStrategyOptions.RESTART_STRATEGY, DEFAULT_RESTART_STRATEGY);
+            env.configure(restart);
+        }
         config.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
         return new GlmKafkaPipeline(env, config);
     }
+
+    /**
+     * Losing a TaskManager costs two or three restarts: the JobManager redeploys to it until its
+     * heartbeat times out (50 s by default). exponential-delay with Flink's defaults (1 s growing to 1 min,
+     * unlimited attempts, the backoff reset after an hour without failure) rides that out and still backs
+     * off from a job that cannot run; a small fixed-delay budget would fail the job.
+     */
+    public static final String DEFAULT_RESTART_STRATEGY = "exponential-delay";
 
     /**
      * What a job's {@code main} does: parses {@code args}, defines the job and runs it on the environment

@@ -17,11 +17,16 @@ import org.apache.flink.configuration.ConfigOptions;
 @PublicEvolving
 public final class JobOptions {
 
+    /** The checkpoint interval when neither the job nor the cluster sets one. */
+    public static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+
     public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOptions.key("glm.job.checkpoint-interval")
             .durationType()
-            .defaultValue(Duration.ofSeconds(10))
+            .noDefaultValue()
             .withDescription("Checkpoint interval. The exactly-once sinks commit their Kafka transactions on "
-                    + "checkpoints, so this is also how long an answer waits before read_committed readers see it.");
+                    + "checkpoints, so this is also how long an answer waits before read_committed readers see it. "
+                    + "Unset, the cluster's execution.checkpointing.interval applies, or 10 s when the cluster "
+                    + "has checkpointing off (the sinks need checkpoints).");
 
     public static final ConfigOption<Integer> PARALLELISM = ConfigOptions.key("glm.job.parallelism")
             .intType()

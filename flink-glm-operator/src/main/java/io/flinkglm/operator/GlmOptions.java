@@ -29,6 +29,14 @@ public final class GlmOptions {
             .stringType().defaultValue("auto")
             .withDescription("cpu, cuda, or auto (cuda when a device and its libraries load, else cpu).");
 
+    public static final ConfigOption<Integer> CPU_THREADS = ConfigOptions.key("glm.cpu.threads")
+            .intType().defaultValue(0)
+            .withDescription("Threads of the CPU backend's worker pool, the calling thread included. 0 (the "
+                    + "default): this JVM's available cores divided by the CPU backends open in it, counting the new "
+                    + "one (one backend per model path and TaskManager, shared by its slots' engines; a step uses "
+                    + "the pool while another engine's concurrent step runs on its own thread). Several "
+                    + "TaskManagers on one machine should set it to cores / TaskManagers. Ignored on CUDA.");
+
     public static final ConfigOption<Boolean> SHARED_ENGINE = ConfigOptions.key("glm.engine.shared")
             .booleanType().defaultValue(false)
             .withDescription("One engine for all subtasks of a TaskManager (one GPU worker per machine) "

@@ -67,7 +67,13 @@ public final class GlmWorker implements AutoCloseable {
         String modelKey = Path.of(path).toAbsolutePath().normalize() + "|" + backendName;
         String engineKey = modelKey + "|" + (config.get(GlmOptions.SHARED_ENGINE) ? "shared" : owner);
         synchronized (GlmWorker.class) {
-            Shared<Loaded> model = MODELS.computeIfAbsent(modelKey, k -> new Shared<>(load(Path.of(path), backendName)));
+            int cpuThreads = config.get(GlmOptions.CPU_THREADS);
+            if (cpuThreads < 0) {
+                throw new IllegalArgumentException(GlmOptions.CPU_THREADS.key() + " must be 0 (automatic) or positive, got "
+                        + cpuThreads);
+            }
+            Shared<Loaded> model = MODELS.computeIfAbsent(modelKey,
+                    k -> new Shared<>(load(Path.of(path), backendName, cpuThreads)));
             model.users++;
             Shared<InferenceEngine> engine;
             try {
@@ -87,10 +93,10 @@ public final class GlmWorker implements AutoCloseable {
         }
     }
 
-    private static Loaded load(Path dir, String backendName) {
+    private static Loaded load(Path dir, String backendName, int cpuThreads) {
         try {
             Glm4Model model = Glm4Model.load(dir);
-            return new Loaded(model, Glm4Tokenizer.load(dir), Backends.create(backendName, model));
+            return new Loaded(model, Glm4Tokenizer.load(dir), Backends.create(backendName, model, cpuThreads));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load GLM-4 model from " + dir + ": " + e.getMessage(), e);
         }

@@ -1,6 +1,8 @@
 package io.flinkglm.runtime.backend;
 
 import io.flinkglm.runtime.backend.cpu.CpuBackend;
+import io.flinkglm.runtime.backend.cpu.Kernels;
+import io.flinkglm.runtime.backend.cpu.Parallel;
 import io.flinkglm.runtime.backend.cuda.CudaBackend;
 import io.flinkglm.runtime.backend.cuda.CudaUnavailableException;
 import io.flinkglm.runtime.model.Glm4Model;
@@ -8,11 +10,14 @@ import io.flinkglm.runtime.model.ModelConfig;
 import io.flinkglm.runtime.model.ModelFormatException;
 import org.apache.flink.annotation.PublicEvolving;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.logging.Logger;
 
 /**
  * Picks a backend by name: {@code cpu}, {@code cuda} or {@code auto} (cuda when a device and its
@@ -25,7 +30,14 @@ import java.util.logging.Logger;
  */
 @PublicEvolving
 public final class Backends {
-    private static final Logger LOG = Logger.getLogger(Backends.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
+    /**
+     * Where an NVIDIA driver shows itself without loading anything: the kernel module's proc entry,
+     * its control device, or WSL's GPU device. None present: {@code auto} does not try CUDA at all,
+     * since even a failed try has JavaCPP extract its JNI glue into its cache directory.
+     */
+    private static final List<Path> DRIVER_MARKERS =
+            List.of(Path.of("/proc/driver/nvidia/version"), Path.of("/dev/nvidiactl"), Path.of("/dev/dxg"));
     /** At most this many tokens in the probe forward. */
     private static final int PROBE_TOKENS = 2;
     /** The probe's one KV block: the engine's default block size, the path every backend serves. */
@@ -33,21 +45,37 @@ public final class Backends {
 
     private Backends() {}
 
+    /** {@link #create(String, Glm4Model, int)} with the CPU pool at {@link Parallel#defaultThreads}. */
     public static Backend create(String name, Glm4Model model) {
+        return create(name, model, 0);
+    }
+
+    /**
+     * @param cpuThreads the CPU backend's worker pool, the calling thread included; 0 for
+     *                   {@link Parallel#defaultThreads} (the cores divided between the pools open in this JVM)
+     */
+    public static Backend create(String name, Glm4Model model, int cpuThreads) {
+        if (cpuThreads < 0) {
+            throw new IllegalArgumentException("CPU threads must be 0 (automatic) or positive, got " + cpuThreads);
+        }
         Backend backend = switch (name.toLowerCase(Locale.ROOT)) {
-            case "cpu" -> new CpuBackend(model);
+            case "cpu" -> cpu(model, cpuThreads);
             case "cuda" -> cuda(model);
             case "auto" -> {
                 try {
+                    if (!nvidiaDriverVisible()) {
+                        throw new CudaUnavailableException("no NVIDIA driver is visible (none of " + DRIVER_MARKERS
+                                + " exists)");
+                    }
                     yield cuda(model);
                 } catch (CudaUnavailableException e) {
-                    LOG.info("backend auto: using the CPU because " + e.getMessage());
-                    yield new CpuBackend(model);
+                    LOG.info("backend auto: using the CPU because {}", e.getMessage());
+                    yield cpu(model, cpuThreads);
                 }
             }
             default -> throw new IllegalArgumentException("unknown backend \"" + name + "\": use cpu, cuda or auto");
         };
-        LOG.info("backend: " + backend.description());
+        LOG.info("backend: {}", backend.description());
         try {
             probe(backend);
         } catch (RuntimeException e) {
@@ -96,6 +124,15 @@ public final class Backends {
             return new int[] {0};
         }
         return eos.subList(0, n).stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** Whether this machine shows an NVIDIA driver; {@code auto} tries CUDA only then. */
+    static boolean nvidiaDriverVisible() {
+        return DRIVER_MARKERS.stream().anyMatch(Files::exists);
+    }
+
+    private static Backend cpu(Glm4Model model, int threads) {
+        return new CpuBackend(model, Kernels.BEST, threads == 0 ? Parallel.defaultThreads() : threads);
     }
 
     /** The CUDA backend, or a {@link CudaUnavailableException} naming what this machine lacks. */

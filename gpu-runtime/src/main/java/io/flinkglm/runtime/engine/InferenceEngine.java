@@ -4,6 +4,8 @@ import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.model.ModelConfig;
 import org.apache.flink.annotation.PublicEvolving;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -14,8 +16,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Serves generation requests from any thread on one engine thread that runs steps while there is
@@ -33,7 +33,7 @@ import java.util.logging.Logger;
  */
 @PublicEvolving
 public final class InferenceEngine implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(InferenceEngine.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(InferenceEngine.class);
     private static final AtomicInteger ENGINES = new AtomicInteger();
 
     private final ModelConfig config;
@@ -217,7 +217,7 @@ public final class InferenceEngine implements AutoCloseable {
                 }
             }
         } catch (Throwable t) {
-            LOG.log(Level.SEVERE, "inference engine thread failed; failing its requests", t);
+            LOG.error("inference engine thread failed; failing its requests", t);
             for (Sequence s : scheduler.sequences()) {
                 finish(s, GenerationResult.FinishReason.ERROR, "engine failed: " + t, -1, null);
             }
@@ -263,7 +263,7 @@ public final class InferenceEngine implements AutoCloseable {
         try {
             out = runner.execute(step);
         } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, "forward step failed; failing its " + step.chunks().size() + " requests", e);
+            LOG.warn("forward step failed; failing its " + step.chunks().size() + " requests", e);
             for (SchedulerOutput.Chunk c : step.chunks()) {
                 finish(scheduler.get(c.sequenceId()), GenerationResult.FinishReason.ERROR,
                         "forward step failed: " + e, -1, null);
@@ -291,7 +291,7 @@ public final class InferenceEngine implements AutoCloseable {
             try {
                 metricsListener.onStep(metrics.snapshot());
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "engine metrics listener failed", e);
+                LOG.warn("engine metrics listener failed", e);
             }
         }
     }
@@ -358,7 +358,7 @@ public final class InferenceEngine implements AutoCloseable {
                     kvBlocks = runner.exportBlocks(computed, blocks.blockTable(s.id), s.request.exportKvFromBlock());
                 }
             } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, "KV export of request " + s.request.requestId() + " failed", e);
+                LOG.warn("KV export of request " + s.request.requestId() + " failed", e);
                 message = (message == null ? "" : message + "; ") + "KV export failed: " + e;
             }
         }

@@ -42,23 +42,39 @@ public final class CpuBackend implements Backend {
     private final CpuWeights w;
     private final Kernels kernels;
     private final Rope rope;
+    private final Parallel pool; // owned: closed with the backend, so no worker outlives a job
 
     public CpuBackend(Glm4Model model) {
         this(model, Kernels.BEST);
     }
 
     public CpuBackend(Glm4Model model, Kernels kernels) {
+        this(model, kernels, Parallel.defaultThreads());
+    }
+
+    /**
+     * @param threads the worker pool's size, the caller's thread included ({@link Parallel#defaultThreads}
+     *                divides the cores between the pools open in this JVM)
+     */
+    public CpuBackend(Glm4Model model, Kernels kernels, int threads) {
         this.model = model;
         this.c = model.config();
         this.w = CpuWeights.of(model.weights()); // the first CPU backend on a model repacks it
         this.kernels = kernels;
         this.rope = new Rope(c.rotaryDim(), c.ropeTheta());
+        this.pool = new Parallel(threads);
     }
 
     @Override
     public String description() {
         return "cpu (" + (kernels.width() == 0 ? "scalar" : "SIMD " + kernels.width() + " x f32")
-                + ", " + Parallel.THREADS + " threads)";
+                + ", " + pool.threads() + " threads)";
+    }
+
+    /** Stops the worker threads; the backend must not run a step after this. */
+    @Override
+    public void close() {
+        pool.close();
     }
 
     @Override
@@ -160,7 +176,7 @@ public final class CpuBackend implements Backend {
         float[] prepared = kernels.prepare(m, x, from, tokens, scratch);
         int panels = m.panels();
         int tasks = (panels + PANELS_PER_TASK - 1) / PANELS_PER_TASK;
-        Parallel.forEach(tasks, task -> {
+        pool.forEach(tasks, task -> {
             int p0 = task * PANELS_PER_TASK;
             kernels.matmulPanels(m, prepared, tokens, out, p0, Math.min(panels, p0 + PANELS_PER_TASK));
         });
@@ -206,7 +222,7 @@ public final class CpuBackend implements Backend {
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] keys = kv.k[layer];
         float[] values = kv.v[layer];
-        Parallel.forEach(step.rows * kvHeads, item -> {
+        pool.forEach(step.rows * kvHeads, item -> {
             int t = item / kvHeads;
             int kvHead = item % kvHeads;
             int firstHead = kvHead * group;
@@ -249,7 +265,7 @@ public final class CpuBackend implements Backend {
     private void swiglu(float[] gateUp, float[] act, int tokens) {
         int inter = c.intermediateSize();
         int slices = (inter + SWIGLU_SLICE - 1) / SWIGLU_SLICE;
-        Parallel.forEach(tokens * slices, item -> {
+        pool.forEach(tokens * slices, item -> {
             int t = item / slices;
             int from = (item % slices) * SWIGLU_SLICE;
             int to = Math.min(inter, from + SWIGLU_SLICE);

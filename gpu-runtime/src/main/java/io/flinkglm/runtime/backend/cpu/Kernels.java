@@ -2,8 +2,8 @@ package io.flinkglm.runtime.backend.cpu;
 
 
 import org.apache.flink.annotation.Internal;
-
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CPU's inner loops: matrix panels times activations, and attention's scores and weighted
@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  */
 @Internal
 public abstract class Kernels {
-    private static final Logger LOG = Logger.getLogger(Kernels.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Kernels.class);
 
     /** The kernels this JVM uses, chosen once. */
     public static final Kernels BEST = choose();
@@ -167,11 +167,11 @@ public abstract class Kernels {
                 k = (Kernels) Class.forName("io.flinkglm.runtime.backend.cpu.VectorKernels")
                         .getDeclaredConstructor().newInstance();
             } catch (ReflectiveOperationException | LinkageError e) {
-                LOG.warning("Vector API unavailable (" + e + "); using scalar kernels");
+                LOG.warn("Vector API unavailable (" + e + "); using scalar kernels");
                 k = new ScalarKernels();
             }
         }
-        LOG.fine("CPU kernels: " + (k.width() == 0 ? "scalar" : k.width() + " float lanes")
+        LOG.debug("CPU kernels: " + (k.width() == 0 ? "scalar" : k.width() + " float lanes")
                 + (vectorModule ? "" : " (start the JVM with --add-modules jdk.incubator.vector for SIMD)"));
         return k;
     }

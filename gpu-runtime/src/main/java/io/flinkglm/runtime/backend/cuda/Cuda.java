@@ -32,6 +32,9 @@ final class Cuda {
             + "libcudart.so.13, libcublas.so.13, libcublasLt.so.13 and libnvrtc.so.13 on LD_LIBRARY_PATH "
             + "(a CUDA 13 toolkit's lib64, or the lib folders of the nvidia-*-cu13 Python wheels)";
 
+    /** JavaCPP's property for where it extracts its JNI glue; by default {@code ~/.javacpp/cache}. */
+    static final String JAVACPP_CACHE_DIR = "org.bytedeco.javacpp.cachedir";
+
     private static boolean loaded;
     private static String loadFailure;
 
@@ -91,6 +94,7 @@ final class Cuda {
      */
     private static synchronized void loadLibraries() {
         if (loadFailure == null && !loaded) {
+            useTmpCacheDir();
             try {
                 loadLibrary(cudart.class, "libcudart.so.13 / libcuda.so.1 (the CUDA runtime and driver)");
                 loadLibrary(cublas.class, "libcublas.so.13 and libcublasLt.so.13 (cuBLAS)");
@@ -102,6 +106,18 @@ final class Cuda {
         }
         if (loadFailure != null) {
             throw new CudaUnavailableException(loadFailure);
+        }
+    }
+
+    /**
+     * Unless the JVM names a cache, JavaCPP extracts into {@code ~/.javacpp/cache}: a TaskManager's
+     * HOME may be read-only, and nothing cleans it. The JVM's tmp dir (a TaskManager's
+     * {@code io.tmp.dirs} default) is writable and cleaned with the machine.
+     */
+    private static void useTmpCacheDir() {
+        if (System.getProperty(JAVACPP_CACHE_DIR) == null) {
+            System.setProperty(JAVACPP_CACHE_DIR, java.nio.file.Path.of(System.getProperty("java.io.tmpdir"),
+                    "flink-glm-javacpp-" + System.getProperty("user.name", "user")).toString());
         }
     }
 

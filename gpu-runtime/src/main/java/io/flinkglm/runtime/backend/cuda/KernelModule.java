@@ -10,6 +10,8 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.SizeTPointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,7 +26,6 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 
 /**
  * The kernels of a {@code .cu} resource, compiled for the device's own architecture and loaded.
@@ -41,7 +42,7 @@ import java.util.logging.Logger;
  * }</pre>
  */
 final class KernelModule implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(KernelModule.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(KernelModule.class);
     private static final String RESOURCE_DIR = "/io/flinkglm/runtime/backend/cuda/";
 
     private final CUmod_st module;
@@ -157,7 +158,7 @@ final class KernelModule implements AutoCloseable {
             }
             long start = System.nanoTime();
             byte[] cubin = compile(resource, source, options);
-            LOG.info(() -> "compiled " + resource + " for " + options.get(0) + " with NVRTC " + major[0] + "."
+            LOG.info("compiled " + resource + " for " + options.get(0) + " with NVRTC " + major[0] + "."
                     + minor[0] + " in " + (System.nanoTime() - start) / 1_000_000 + " ms; cached at " + file);
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "kernel", ".tmp");
@@ -165,7 +166,7 @@ final class KernelModule implements AutoCloseable {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             return cubin;
         } catch (IOException e) {
-            LOG.warning("kernel cache " + dir + " is not usable (" + e + "); compiling without it");
+            LOG.warn("kernel cache " + dir + " is not usable (" + e + "); compiling without it");
             return compile(resource, source, options);
         }
     }
