@@ -90,6 +90,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
     private transient long kvStateBytes;
     private transient LongCounter promptTokensComputed;
     private transient LongCounter promptTokensCached;
+    private transient TenantMetrics tenantMetrics;
+    private transient int defaultPriority;
     private transient IntMaximum maxInFlight;
     private transient LongMaximum maxKvStateBytes;
 
@@ -131,6 +133,8 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         promptTokensCached = addAccumulator(PROMPT_TOKENS_CACHED, new LongCounter());
         maxInFlight = addAccumulator(MAX_IN_FLIGHT, new IntMaximum(0));
         maxKvStateBytes = addAccumulator(MAX_KV_STATE_BYTES, new LongMaximum(0L));
+        defaultPriority = TenantScheduling.defaultPriority(config);
+        tenantMetrics = new TenantMetrics(getMetricGroup(), config.get(GlmOptions.TENANTS_METRICS_MAX));
         worker = GlmWorker.acquire(config, getOperatorID() + "-" + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
         core = new ConversationCore(worker.tokenizer(), worker.model().config().eosTokenIds(),
                 worker.model().config().maxPositions(), config);
@@ -191,10 +195,18 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                 continue;
             }
             Turn turn = (Turn) plan;
+            Optional<String> badPriority = TenantScheduling.priorityViolation(head.prompt);
+            if (badPriority.isPresent()) {
+                deadLetter(head, new Rejection(DeadLetter.Stage.SUBMIT, badPriority.get()));
+                continue;
+            }
+            // A tool result carries no tenant or priority: its turn runs as the default tenant at the job default.
             GenerationRequest.Builder request = GenerationRequest.builder(
                             turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())
                     .sampling(turn.sampling())
-                    .conversationKey(key);
+                    .conversationKey(key)
+                    .priority(TenantScheduling.priorityOf(head.prompt, defaultPriority))
+                    .tenant(head.prompt != null ? head.prompt.tenant() : null);
             if (kv.keeps(turn)) {
                 kv.prepare(request, turn, stateOrNew().tokens, key);
             }
@@ -243,6 +255,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         promptTokensCached.add(result.cachedPromptTokens());
         setCurrentKey(key);
         ChatInput head = pending.head();
+        tenantMetrics.finished(head.prompt != null ? head.prompt.tenant() : null, result);
         TurnOutcome outcome = cancelledAtDeadline
                 ? TurnOutcome.rejected(core.timedOut())
                 : core.complete(stateOrNew(), key, turn, result);

@@ -5,6 +5,7 @@ import org.apache.flink.configuration.ConfigOptions;
 import org.apache.flink.configuration.MemorySize;
 
 import java.time.Duration;
+import io.flinkglm.runtime.engine.Fairness;
 import org.apache.flink.annotation.PublicEvolving;
 
 /**
@@ -153,4 +154,26 @@ public final class GlmOptions {
     public static final ConfigOption<Integer> MODERATION_CAPACITY = ConfigOptions.key("glm.moderation.capacity")
             .intType().defaultValue(64)
             .withDescription("Classifications in flight per subtask (one prefill each, no decoding).");
+
+    public static final ConfigOption<Integer> GENERATION_PRIORITY = ConfigOptions.key("glm.generation.priority")
+            .intType().defaultValue(0)
+            .withDescription("The engine priority of prompts that carry none, from -1000 to 1000; lower is served "
+                    + "sooner, and a waiting request preempts running ones of a higher number when the batch is full. "
+                    + "A prompt's own priority outside -1000..1000 makes it a dead letter (invalid_priority).");
+
+    public static final ConfigOption<Fairness> TENANTS_FAIRNESS = ConfigOptions.key("glm.tenants.fairness")
+            .enumType(Fairness.class).defaultValue(Fairness.FAIR)
+            .withDescription("How the engine orders waiting prompts of one priority: FAIR, the tenant with the least "
+                    + "service first (virtual token counters: 1 per prompt token, 2 per output token, over the "
+                    + "tenant's weight), or FCFS, by arrival. Prompts without a tenant share one.");
+
+    public static final ConfigOption<String> TENANTS_WEIGHTS = ConfigOptions.key("glm.tenants.weights")
+            .stringType().noDefaultValue()
+            .withDescription("Shares under FAIR as tenant:weight pairs, e.g. acme:3,beta:1 (acme is served three "
+                    + "times beta's tokens while both wait); positive numbers, unlisted tenants weigh 1.");
+
+    public static final ConfigOption<Integer> TENANTS_METRICS_MAX = ConfigOptions.key("glm.tenants.metrics-max-tenants")
+            .intType().defaultValue(1000)
+            .withDescription("Distinct tenants with their own metric group per subtask; later ones are counted "
+                    + "together under the tenant \"other\", so a stream of tenant ids cannot exhaust the metrics system.");
 }

@@ -82,6 +82,8 @@ public final class GlmWorker implements AutoCloseable {
                                 .kvBytes(config.get(GlmOptions.KV_CACHE_BYTES))
                                 .blockSize(config.get(GlmOptions.BLOCK_SIZE))
                                 .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
+                                .fairness(config.get(GlmOptions.TENANTS_FAIRNESS))
+                                .tenantWeights(TenantScheduling.weights(config))
                                 .detokenizer(model.value.tokenizer()::decode)
                                 .build()));
             } catch (RuntimeException e) {

@@ -15,6 +15,8 @@ import org.apache.flink.annotation.PublicEvolving;
  * @param text the prompt as one string; exactly one of {@code text} and {@code messages} is set
  * @param tools OpenAI-style function definitions as a JSON array string, kept verbatim; nullable
  * @param toolChoice {@code auto}, {@code none} or the name of the one function to call; nullable
+ * @param priority the engine's priority class, lower served sooner, from {@value #MIN_PRIORITY} to
+ *     {@value #MAX_PRIORITY}; nullable: the job's {@code glm.generation.priority}. See {@code RECORDS.md}
  */
 @PublicEvolving
 public record Prompt(
@@ -26,8 +28,25 @@ public record Prompt(
         String tools,
         SamplingOverrides sampling,
         String toolChoice,
-        Task task)
+        Task task,
+        Integer priority)
         implements WireRecord {
+
+    /** The priorities a prompt may ask for; outside them the prompt is a dead letter ({@code invalid_priority}). */
+    public static final int MIN_PRIORITY = -1000;
+
+    public static final int MAX_PRIORITY = 1000;
+
+    /** A prompt with the job's default priority (the record as it was before {@code priority}). */
+    public Prompt(String requestId, String conversationId, String tenant, String text, List<ChatMessage> messages,
+            String tools, SamplingOverrides sampling, String toolChoice, Task task) {
+        this(requestId, conversationId, tenant, text, messages, tools, sampling, toolChoice, task, null);
+    }
+
+    /** This prompt with another priority (null: the job default). */
+    public Prompt withPriority(Integer priority) {
+        return new Prompt(requestId, conversationId, tenant, text, messages, tools, sampling, toolChoice, task, priority);
+    }
 
     @Override
     public String kafkaKey() {

@@ -14,21 +14,24 @@ import java.util.Optional;
  * <pre>{@code
  * GenerationRequest r = GenerationRequest.builder("conv-7/turn-2", promptTokens)
  *         .sampling(SamplingParams.builder().temperature(0.8).seed(7).maxTokens(128).build())
- *         .priority(0).deadlineMillis(System.currentTimeMillis() + 5_000)
+ *         .priority(0).tenant("acme").deadlineMillis(System.currentTimeMillis() + 5_000)
  *         .importedKv(previous.kv()).exportKv(true)
  *         .build();
  * }</pre>
  *
- * @param priority        lower is served sooner; FCFS within a priority
+ * @param priority        lower is served sooner, any int; a waiting request preempts running ones of a
+ *                        strictly higher number when the batch is full. Within a priority the engine's
+ *                        {@link Fairness} orders requests
  * @param deadlineMillis  epoch millis after which the request ends with DEADLINE; 0 for none
  * @param conversationKey free-form key the caller may use to group turns (the engine does not need it:
  *                        prefix caching finds shared history by content)
+ * @param tenant          who the request is served for, for {@link Fairness#FAIR}; null: the one default tenant
  */
 @PublicEvolving
 public record GenerationRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                                 long deadlineMillis, String conversationKey, int[] classifyTokenIds,
                                 boolean exportKv, byte[] importedKv, TokenListener listener,
-                                int exportKvFromBlock, KvSnapshot importedKvBlocks) {
+                                int exportKvFromBlock, KvSnapshot importedKvBlocks, String tenant) {
 
     public GenerationRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -77,6 +80,7 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         private KvSnapshot importedKvBlocks;
         private int exportKvFromBlock = -1;
         private TokenListener listener;
+        private String tenant;
 
         private Builder(String requestId, int[] promptTokens) {
             this.requestId = Objects.requireNonNull(requestId, "requestId");
@@ -90,6 +94,12 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
 
         public Builder priority(int priority) {
             this.priority = priority;
+            return this;
+        }
+
+        /** Who the request is served for; null (the default) shares one default tenant. */
+        public Builder tenant(String tenant) {
+            this.tenant = tenant;
             return this;
         }
 
@@ -141,7 +151,7 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
 
         public GenerationRequest build() {
             return new GenerationRequest(requestId, promptTokens, sampling, priority, deadlineMillis,
-                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks);
+                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks, tenant);
         }
     }
 }

@@ -32,7 +32,18 @@ public record GenerationResult(String requestId, int[] outputTokens, FinishReaso
      * @param queueNanos      submit until first scheduled
      * @param firstTokenNanos submit until the first output token (or the classification); 0 if none
      * @param totalNanos      submit until finished
+     * @param queueSteps      engine steps that ran after the request reached the scheduler and before it was
+     *                        first scheduled (0: it ran in the very next step)
+     * @param firstTokenSteps engine steps from reaching the scheduler to the step that produced its first
+     *                        token, that step included (1 at best); 0 if none. Unlike the nanos, it does not
+     *                        depend on the machine's speed, so tests and benchmarks compare schedules with it
      */
-    public record Timings(long queueNanos, long firstTokenNanos, long totalNanos) {
+    public record Timings(long queueNanos, long firstTokenNanos, long totalNanos, long queueSteps,
+                          long firstTokenSteps) {
+
+        /** Timings without step counts (results not made by the engine, e.g. in tests). */
+        public Timings(long queueNanos, long firstTokenNanos, long totalNanos) {
+            this(queueNanos, firstTokenNanos, totalNanos, 0, 0);
+        }
     }
 }

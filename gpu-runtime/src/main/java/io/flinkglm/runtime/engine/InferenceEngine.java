@@ -8,6 +8,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -50,11 +51,12 @@ public final class InferenceEngine implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private volatile boolean closed;
+    private long steps; // engine thread only: steps run so far, the clock of Timings' step counts
 
     private InferenceEngine(Builder b, int numBlocks) {
         this.config = b.backend.model().config();
         this.blocks = new KvBlockManager(numBlocks, b.blockSize, b.prefixCaching);
-        this.scheduler = new Scheduler(blocks, b.maxBatchTokens, b.maxRunningSequences);
+        this.scheduler = new Scheduler(blocks, b.maxBatchTokens, b.maxRunningSequences, b.fairness, b.tenantWeights);
         this.runner = new ModelRunner(b.backend, numBlocks, b.blockSize);
         this.metricsListener = b.metricsListener;
         this.detokenizer = b.detokenizer;
@@ -201,6 +203,7 @@ public final class InferenceEngine implements AutoCloseable {
         try {
             while (!closed) {
                 for (Sequence s; (s = inbox.poll()) != null; ) {
+                    s.arrivalStep = steps;
                     scheduler.add(s);
                 }
                 endCancelledAndExpired();
@@ -247,6 +250,7 @@ public final class InferenceEngine implements AutoCloseable {
     }
 
     private void step() {
+        steps++;
         SchedulerOutput step = scheduler.schedule(System.nanoTime());
         for (SchedulerOutput.Rejection r : step.rejections()) {
             finish(scheduler.get(r.sequenceId()), GenerationResult.FinishReason.ERROR, r.message(), -1, null);
@@ -255,6 +259,7 @@ public final class InferenceEngine implements AutoCloseable {
             Sequence s = scheduler.get(c.sequenceId());
             if (s.queued) {
                 s.queued = false;
+                s.firstScheduledStep = steps;
                 queued.decrementAndGet();
                 metrics.admitted(s.promptLength, s.cachedPromptTokens);
             }
@@ -279,6 +284,7 @@ public final class InferenceEngine implements AutoCloseable {
                 finish(s, GenerationResult.FinishReason.ERROR, sampled.error(), -1, null);
             } else if (sampled.classProbabilities() != null) {
                 s.firstTokenNanos = System.nanoTime();
+                s.firstTokenStep = steps;
                 finish(s, GenerationResult.FinishReason.CLASSIFIED, null, -1, sampled.classProbabilities());
             } else {
                 generated++;
@@ -301,6 +307,7 @@ public final class InferenceEngine implements AutoCloseable {
         SamplingParams p = s.request.sampling();
         if (s.firstTokenNanos == 0) {
             s.firstTokenNanos = System.nanoTime();
+            s.firstTokenStep = steps;
         }
         if (p.stopTokenIds().contains(token)) {
             finish(s, GenerationResult.FinishReason.STOP, null, token, null);
@@ -371,7 +378,9 @@ public final class InferenceEngine implements AutoCloseable {
         GenerationResult.Timings timings = new GenerationResult.Timings(
                 (s.admitted ? s.firstScheduledNanos : now) - s.submitNanos,
                 s.firstTokenNanos == 0 ? 0 : s.firstTokenNanos - s.submitNanos,
-                now - s.submitNanos);
+                now - s.submitNanos,
+                s.firstScheduledStep == 0 ? Math.max(0, steps - s.arrivalStep) : s.firstScheduledStep - s.arrivalStep - 1,
+                s.firstTokenStep == 0 ? 0 : s.firstTokenStep - s.arrivalStep);
         int cached = s.admitted ? s.cachedPromptTokens : 0;
         GenerationResult result = new GenerationResult(s.request.requestId(), s.outputTokens(), reason, stopToken,
                 message, s.promptLength, cached, s.admitted ? s.promptLength - cached : 0, timings,
@@ -389,7 +398,8 @@ public final class InferenceEngine implements AutoCloseable {
     /**
      * Engine settings. The KV pool is given in blocks or in bytes of backend memory (converted
      * with {@link KvCache#bytesPerBlock()}); defaults: 1,024 blocks of 16 tokens, 512 tokens per
-     * step, 64 running sequences, 1,024 queued requests, prefix caching on.
+     * step, 64 running sequences, 1,024 queued requests, prefix caching on, {@link Fairness#FAIR} with every
+     * tenant's weight 1.
      */
     public static final class Builder {
         private final Backend backend;
@@ -402,6 +412,8 @@ public final class InferenceEngine implements AutoCloseable {
         private boolean prefixCaching = true;
         private Function<int[], String> detokenizer;
         private EngineMetricsListener metricsListener;
+        private Fairness fairness = Fairness.FAIR;
+        private Map<String, Double> tenantWeights = Map.of();
 
         private Builder(Backend backend) {
             this.backend = Objects.requireNonNull(backend, "backend");
@@ -448,6 +460,27 @@ public final class InferenceEngine implements AutoCloseable {
         /** Needed only for requests with stop strings. */
         public Builder detokenizer(Function<int[], String> detokenizer) {
             this.detokenizer = detokenizer;
+            return this;
+        }
+
+        /** How waiting requests of one priority are ordered; FAIR by default (with one tenant it is FCFS). */
+        public Builder fairness(Fairness fairness) {
+            this.fairness = Objects.requireNonNull(fairness, "fairness");
+            return this;
+        }
+
+        /**
+         * Shares under {@link Fairness#FAIR}: a tenant of weight 3 is served three times the tokens of one of
+         * weight 1 while both have work. Unlisted tenants (and the default tenant, {@code ""}) weigh 1.
+         */
+        public Builder tenantWeights(Map<String, Double> weights) {
+            for (Map.Entry<String, Double> w : weights.entrySet()) {
+                if (!(w.getValue() > 0) || w.getValue().isInfinite()) {
+                    throw new IllegalArgumentException("tenant " + w.getKey() + " has weight " + w.getValue()
+                            + "; weights must be positive and finite");
+                }
+            }
+            this.tenantWeights = Map.copyOf(weights);
             return this;
         }
 

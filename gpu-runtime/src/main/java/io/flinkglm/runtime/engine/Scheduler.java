@@ -16,12 +16,21 @@ import java.util.TreeSet;
  * <ol>
  *   <li>running sequences that are decoding (one token left) first, so a long prompt never stalls them;
  *   <li>then running sequences part-way through their prompt (chunked prefill);
- *   <li>then waiting sequences, by priority and arrival, starting from their longest cached prefix.
+ *   <li>then waiting sequences, by priority, then by {@link Fairness} (arrival, or the least-served tenant
+ *       first), starting from their longest cached prefix.
  * </ol>
  * When the KV pool runs out, the running sequence with the lowest priority (latest arrival on ties)
  * is preempted by recompute: its blocks are freed and it goes back to the front of its priority's
  * queue with its generated tokens, to be prefilled again. A sequence that cannot fit even in an
  * otherwise empty pool is rejected instead, so the loop can never deadlock.
+ *
+ * <p>Priorities also preempt: before a step, while the next waiting sequence cannot be admitted because the
+ * batch is full ({@code maxRunning} sequences, or too few free KV blocks for its first chunk) and a running
+ * sequence has a strictly lower priority (a higher number), the lowest-priority running one is preempted the
+ * same way. Within a priority, under {@link Fairness#FAIR}, a waiting sequence whose tenant runs nothing may
+ * preempt one sequence of the most-served tenant that runs two or more (see {@link #preemptToAdmit()}); under
+ * FCFS equal priorities never preempt each other. Recompute keeps every sequence's tokens exact: sampling depends on the seed and the
+ * position only, and the forward pass is batch invariant.
  *
  * <pre>{@code
  * Scheduler scheduler = new Scheduler(new KvBlockManager(256, 16, true), 512, 64);
@@ -41,18 +50,35 @@ final class Scheduler {
     private final int maxBatchTokens;
     private final int maxRunning;
     private final TreeSet<Sequence> waiting = new TreeSet<>(QUEUE_ORDER);
+    /** The waiting sequences again, per tenant (FAIR only): the least-served tenant's first is found in O(tenants). */
+    private final Map<String, TreeSet<Sequence>> waitingByTenant = new HashMap<>();
     private final List<Sequence> running = new ArrayList<>();
     private final Map<Long, Sequence> byId = new HashMap<>();
+    private final TenantCounters tenants; // null under FCFS
 
     Scheduler(KvBlockManager blocks, int maxBatchTokens, int maxRunning) {
+        this(blocks, maxBatchTokens, maxRunning, Fairness.FCFS, Map.of());
+    }
+
+    Scheduler(KvBlockManager blocks, int maxBatchTokens, int maxRunning, Fairness fairness,
+              Map<String, Double> tenantWeights) {
         this.blocks = blocks;
         this.maxBatchTokens = maxBatchTokens;
         this.maxRunning = maxRunning;
+        this.tenants = fairness == Fairness.FAIR ? new TenantCounters(tenantWeights) : null;
     }
 
     void add(Sequence s) {
         byId.put(s.id, s);
-        waiting.add(s);
+        if (tenants != null) {
+            tenants.arrived(s.tenant());
+        }
+        enqueue(s);
+    }
+
+    /** A tenant's virtual token counter (FAIR); 0 under FCFS. */
+    double serviceOf(String tenant) {
+        return tenants == null ? 0 : tenants.counter(tenant == null ? Sequence.DEFAULT_TENANT : tenant);
     }
 
     Sequence get(long id) {
@@ -84,9 +110,11 @@ final class Scheduler {
 
     /** Forgets a finished sequence and releases its blocks. */
     void remove(Sequence s) {
-        waiting.remove(s);
+        dequeue(s);
         running.remove(s);
-        byId.remove(s.id);
+        if (byId.remove(s.id) != null && tenants != null) {
+            tenants.left(s.tenant());
+        }
         blocks.free(s.id);
     }
 
@@ -96,10 +124,12 @@ final class Scheduler {
         List<SchedulerOutput.BlockImport> imports = new ArrayList<>();
         List<SchedulerOutput.Rejection> rejections = new ArrayList<>();
         Set<Sequence> scheduled = new HashSet<>();
+        int admissionPreemptions = preemptToAdmit();
         int preemptions = 0;
 
         List<Sequence> order = new ArrayList<>(running);
-        order.sort(Comparator.comparing(s -> s.remaining() > 1)); // stable: decodes first, then prefills
+        // Decodes first, then prefills by priority; stable, so arrival order within a priority.
+        order.sort(Comparator.comparing((Sequence s) -> s.remaining() > 1).thenComparingInt(s -> s.request.priority()));
         for (Sequence s : order) {
             if (budget == 0) {
                 break;
@@ -131,9 +161,9 @@ final class Scheduler {
 
         // Admitting while preempting would only evict the newcomer again next step (vLLM does the same).
         while (preemptions == 0 && budget > 0 && running.size() < maxRunning && !waiting.isEmpty()) {
-            Sequence s = waiting.first();
+            Sequence s = nextWaiting();
             if (blocks.blocksFor(s.length) > blocks.numBlocks()) {
-                waiting.pollFirst();
+                dequeue(s);
                 rejections.add(new SchedulerOutput.Rejection(s.id, tooLarge(s, s.length)));
                 continue;
             }
@@ -153,19 +183,151 @@ final class Scheduler {
             for (int j = hit.blocks().length; j * bs < computed; j++) {
                 imports.add(new SchedulerOutput.BlockImport(s.imported, j, table[j]));
             }
-            waiting.pollFirst();
+            dequeue(s);
             s.preempted = false;
             s.numComputed = computed;
             if (!s.admitted) {
                 s.admitted = true;
                 s.cachedPromptTokens = Math.min(computed, s.promptLength);
                 s.firstScheduledNanos = nowNanos;
+                if (tenants != null) {
+                    tenants.chargePrompt(s.tenant(), s.promptLength);
+                }
             }
             running.add(s);
             chunks.add(chunk(s, n));
             budget -= n;
         }
-        return new SchedulerOutput(chunks, imports, rejections, preemptions);
+        return new SchedulerOutput(chunks, imports, rejections, preemptions + admissionPreemptions);
+    }
+
+    /**
+     * Makes room for the next waiting sequence when the batch is full ({@code maxRunning}, or too few free
+     * blocks for its first chunk): preempts the lowest-priority running sequence while its priority number is
+     * strictly higher; and under FAIR, when the next sequence's tenant has nothing running, one sequence of the
+     * most-served tenant of its priority that runs two or more. The second rule gives every active tenant a
+     * place in a full batch within a step, without thrashing: the victim's tenant keeps a running sequence, so
+     * it can never preempt back, and a tenant that already runs something waits for a free place.
+     *
+     * @return how many were preempted
+     */
+    private int preemptToAdmit() {
+        int preempted = 0;
+        while (!waiting.isEmpty() && !running.isEmpty()) {
+            Sequence next = nextWaiting();
+            if ((running.size() < maxRunning && firstChunkFits(next)) || blocks.blocksFor(next.length) > blocks.numBlocks()) {
+                break; // it fits, or it never will (the admission below rejects it)
+            }
+            Sequence victim = victim(Set.of());
+            if (victim.request.priority() <= next.request.priority()) {
+                victim = tenants == null ? null : fairShareVictim(next);
+            }
+            if (victim == null) {
+                break;
+            }
+            preempt(victim);
+            preempted++;
+        }
+        return preempted;
+    }
+
+    /**
+     * Under FAIR: for a waiting sequence whose tenant runs nothing, the running sequence of its priority that
+     * is cheapest to recompute (fewest computed tokens, latest arrival on ties) of the tenant with the most
+     * service among those running two or more, if that tenant has had at least as much service; else null.
+     */
+    private Sequence fairShareVictim(Sequence next) {
+        Map<String, Integer> runningPerTenant = new HashMap<>();
+        for (Sequence s : running) {
+            runningPerTenant.merge(s.tenant(), 1, Integer::sum);
+        }
+        if (runningPerTenant.containsKey(next.tenant())) {
+            return null;
+        }
+        Sequence victim = null;
+        double victimService = tenants.counter(next.tenant());
+        for (Sequence s : running) {
+            if (s.request.priority() != next.request.priority() || runningPerTenant.get(s.tenant()) < 2) {
+                continue;
+            }
+            double service = tenants.counter(s.tenant());
+            boolean better = victim == null ? service >= victimService
+                    : service > victimService || (service == victimService && (s.numComputed < victim.numComputed
+                            || (s.numComputed == victim.numComputed && s.id > victim.id)));
+            if (better) {
+                victim = s;
+                victimService = service;
+            }
+        }
+        return victim;
+    }
+
+    /** Whether the free pool holds the blocks of {@code s}'s first chunk beyond its cached prefix. */
+    private boolean firstChunkFits(Sequence s) {
+        KvBlockManager.PrefixHit hit = blocks.findCachedPrefix(s.tokenArray(), s.length - 1);
+        int tokens = Math.min(s.length, hit.tokens(blocks.blockSize()) + maxBatchTokens);
+        return blocks.blocksFor(tokens) - hit.blocks().length <= blocks.allocatableBlocks();
+    }
+
+    /**
+     * The waiting sequence to admit next: the best priority class first. Under FCFS, within it, a preempted
+     * sequence first (it was admitted before; finishing it frees its blocks soonest), then by arrival. Under
+     * FAIR the tenant with the least service first, and its preempted sequences
+     * before its new ones: a preempted sequence does not jump ahead of other tenants, or the sequence a fair
+     * preemption evicted would take the place back from the tenant it was evicted for.
+     */
+    private Sequence nextWaiting() {
+        Sequence head = waiting.first();
+        if (tenants == null) {
+            return head;
+        }
+        head = waitingByTenant.get(head.tenant()).first();
+        Sequence best = head;
+        double bestService = tenants.counter(head.tenant());
+        for (TreeSet<Sequence> queue : waitingByTenant.values()) {
+            Sequence first = queue.first();
+            if (first.request.priority() != head.request.priority()) {
+                continue;
+            }
+            double service = tenants.counter(first.tenant());
+            if (service < bestService || (service == bestService && first != best && fewerRunningOrEarlier(first, best))) {
+                best = first;
+                bestService = service;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * Equal service: the tenant with fewer sequences running first, then the earlier arrival. Ties are the
+     * rule right after a tenant arrives (it is lifted to the least active counter), and the newcomer, which
+     * runs nothing, should not wait behind a tenant that fills the batch.
+     */
+    private boolean fewerRunningOrEarlier(Sequence a, Sequence b) {
+        int ra = 0;
+        int rb = 0;
+        for (Sequence s : running) {
+            ra += s.tenant().equals(a.tenant()) ? 1 : 0;
+            rb += s.tenant().equals(b.tenant()) ? 1 : 0;
+        }
+        return ra != rb ? ra < rb : a.id < b.id;
+    }
+
+    private void enqueue(Sequence s) {
+        waiting.add(s);
+        if (tenants != null) {
+            waitingByTenant.computeIfAbsent(s.tenant(), t -> new TreeSet<>(QUEUE_ORDER)).add(s);
+        }
+    }
+
+    private void dequeue(Sequence s) {
+        if (waiting.remove(s) && tenants != null) {
+            TreeSet<Sequence> queue = waitingByTenant.get(s.tenant());
+            queue.remove(s);
+            if (queue.isEmpty()) {
+                waitingByTenant.remove(s.tenant());
+            }
+        }
     }
 
     /** Advances each scheduled sequence past the tokens it just computed and caches its full blocks. */
@@ -175,6 +337,9 @@ final class Scheduler {
             if (s != null && blocks.hasBlocks(s.id)) {
                 s.numComputed = c.startPosition() + c.tokens().length;
                 blocks.cacheFullBlocks(s.id, s.tokenArray(), s.numComputed);
+                if (tenants != null && c.sample() != null && c.sample().classifyTokenIds() == null) {
+                    tenants.chargeOutput(s.tenant(), 1); // the token this chunk's logits choose
+                }
             }
         }
     }
@@ -203,7 +368,7 @@ final class Scheduler {
         blocks.free(s.id);
         s.numComputed = 0;
         s.preempted = true;
-        waiting.add(s);
+        enqueue(s);
     }
 
     private String tooLarge(Sequence s, int tokens) {

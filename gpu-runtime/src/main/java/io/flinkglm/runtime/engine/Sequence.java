@@ -12,6 +12,9 @@ import java.util.concurrent.CompletableFuture;
  * <p>Touched only by the engine thread, except {@link #cancelRequested}.
  */
 final class Sequence {
+    /** The tenant of requests that name none: they share one. */
+    static final String DEFAULT_TENANT = "";
+
     final long id;                      // also the arrival order
     final GenerationRequest request;
     final KvTransfer.Imported imported; // checked at submit; null when none
@@ -28,6 +31,9 @@ final class Sequence {
     boolean admitted;
     int cachedPromptTokens;
     long firstScheduledNanos;
+    long arrivalStep;                   // engine steps completed when it reached the scheduler
+    long firstScheduledStep;            // the step (1-based) that first ran it; 0 until then
+    long firstTokenStep;                // the step that produced its first token; 0 until then
     long firstTokenNanos;
     long lastTokenNanos;
 
@@ -40,6 +46,10 @@ final class Sequence {
         this.tokens = Arrays.copyOf(request.promptTokens(),
                 promptLength + Math.min(request.sampling().maxTokens(), 256));
         this.length = promptLength;
+    }
+
+    String tenant() {
+        return request.tenant() == null ? DEFAULT_TENANT : request.tenant();
     }
 
     int remaining() {

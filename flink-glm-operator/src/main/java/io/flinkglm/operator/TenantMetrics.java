@@ -1,0 +1,90 @@
+package io.flinkglm.operator;
+
+import io.flinkglm.runtime.engine.GenerationResult;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.flink.annotation.Internal;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+
+/**
+ * Per-tenant metrics of one subtask, each tenant in its own group {@code tenant.<name>}: {@code tokensIn}
+ * (prompt tokens), {@code tokensOut} (generated tokens), {@code turns} (generations that ended with a stop or
+ * the length limit), and histograms {@code ttftMs} and {@code queueMs} over the last 1,000 turns.
+ *
+ * <p>Tenant ids come from the wire, so their number is capped ({@link GlmOptions#TENANTS_METRICS_MAX}): tenants
+ * seen after the cap share the group {@code tenant.other}. Prompts without a tenant count under {@code
+ * tenant.default}. Metric groups live as long as the subtask; a restart starts them empty.
+ *
+ * <pre>{@code
+ * TenantMetrics metrics = new TenantMetrics(getMetricGroup(), 1000);
+ * metrics.finished(prompt.tenant(), result);
+ * }</pre>
+ */
+@Internal
+public final class TenantMetrics {
+    static final String OTHER = "other";
+    static final String DEFAULT = "default";
+    private static final int HISTOGRAM_WINDOW = 1000;
+
+    private final MetricGroup parent;
+    private final int maxTenants;
+    private final Map<String, Group> groups = new HashMap<>();
+
+    public TenantMetrics(MetricGroup parent, int maxTenants) {
+        if (maxTenants < 1) {
+            throw new IllegalArgumentException(GlmOptions.TENANTS_METRICS_MAX.key() + " must be at least 1 but is "
+                    + maxTenants);
+        }
+        this.parent = parent;
+        this.maxTenants = maxTenants;
+    }
+
+    /** Counts one finished generation of {@code tenant} (null: the default tenant). */
+    public void finished(String tenant, GenerationResult result) {
+        Group g = group(tenant == null ? DEFAULT : tenant);
+        g.tokensIn.inc(result.promptTokens());
+        g.tokensOut.inc(result.outputTokens().length);
+        if (result.finishReason() == GenerationResult.FinishReason.STOP
+                || result.finishReason() == GenerationResult.FinishReason.LENGTH) {
+            g.turns.inc();
+        }
+        if (result.timings().firstTokenNanos() > 0) {
+            g.ttftMs.update(result.timings().firstTokenNanos() / 1_000_000);
+        }
+        g.queueMs.update(result.timings().queueNanos() / 1_000_000);
+    }
+
+    /** Tenants with their own group so far, {@code other} included once used. */
+    int groups() {
+        return groups.size();
+    }
+
+    private Group group(String tenant) {
+        Group g = groups.get(tenant);
+        if (g != null) {
+            return g;
+        }
+        // One place is kept for "other", so the groups never exceed maxTenants + 1.
+        String name = groups.size() < maxTenants || tenant.equals(OTHER) ? tenant : OTHER;
+        return groups.computeIfAbsent(name, n -> new Group(parent.addGroup("tenant", n)));
+    }
+
+    private static final class Group {
+        final Counter tokensIn;
+        final Counter tokensOut;
+        final Counter turns;
+        final Histogram ttftMs;
+        final Histogram queueMs;
+
+        Group(MetricGroup g) {
+            tokensIn = g.counter("tokensIn");
+            tokensOut = g.counter("tokensOut");
+            turns = g.counter("turns");
+            ttftMs = g.histogram("ttftMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+            queueMs = g.histogram("queueMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        }
+    }
+}
