@@ -1,9 +1,11 @@
 package io.flinkglm.connectors.kafka;
 
+import io.flinkglm.connectors.formats.AvroSerdeOptions;
 import io.flinkglm.connectors.formats.MalformedRecordException;
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.formats.RecordSerde;
+import io.flinkglm.connectors.formats.SchemaIdFraming;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
 import io.flinkglm.records.Origin;
@@ -19,13 +21,18 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
 
 /**
  * Reads Kafka values into {@code Decoded<T>}: a poison record (empty, oversized, bad UTF-8, bad JSON, missing
  * fields, bad Avro header, unknown schema id, truncated) becomes a {@link DeadLetter} instead of an exception,
  * so it cannot fail the job in a restart loop.
  *
- * <p>One failure still throws: the schema registry being unreachable. The record is not at fault and a restart
+ * <p>Avro values may name their writer's schema in any of Confluent's three framings, the
+ * {@value SchemaIdFraming#VALUE_SCHEMA_ID_HEADER} header included (see {@link SchemaIdFraming}).
+ *
+ * <p>One failure still throws: the schema registry being unreachable or refusing (anything but a 404 for the
+ * record's schema, which is retried and then a dead letter). The record is not at fault and a restart
  * from the last checkpoint will read it again, whereas a dead letter would lose a good prompt.
  *
  * <pre>{@code
@@ -44,6 +51,7 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
     private final Class<T> type;
     private final RecordFormat format;
     private final SchemaRegistryConfig schemaRegistry;
+    private final AvroSerdeOptions avroOptions;
     private final long maxRecordBytes;
     private transient RecordSerde<T> serde;
 
@@ -54,9 +62,16 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
     /** {@code schemaRegistry} may be null for {@link RecordFormat#JSON}. */
     public DecodingDeserializationSchema(Class<T> type, RecordFormat format, SchemaRegistryConfig schemaRegistry,
             long maxRecordBytes) {
+        this(type, format, schemaRegistry, AvroSerdeOptions.DEFAULTS, maxRecordBytes);
+    }
+
+    /** {@code avroOptions}' subject naming is what a {@code bad_magic_byte} dead letter names. */
+    public DecodingDeserializationSchema(Class<T> type, RecordFormat format, SchemaRegistryConfig schemaRegistry,
+            AvroSerdeOptions avroOptions, long maxRecordBytes) {
         this.type = type;
         this.format = format;
         this.schemaRegistry = schemaRegistry;
+        this.avroOptions = avroOptions;
         this.maxRecordBytes = maxRecordBytes;
     }
 
@@ -70,8 +85,8 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
-        // The subject only matters for writing; reading finds the writer's schema by the id in each record.
-        serde = RecordSerde.open(type, format, schemaRegistry, "unused-by-readers");
+        // No topic: a reader finds the writer's schema by the id or GUID in each record, and the topic per record.
+        serde = RecordSerde.open(type, format, schemaRegistry, avroOptions, null);
     }
 
     @Override
@@ -81,7 +96,7 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
         }
         byte[] value = record.value();
         try {
-            out.collect(Decoded.value(decode(value), new Origin(record.topic(), record.partition(), record.offset(), value)));
+            out.collect(Decoded.value(decode(record), new Origin(record.topic(), record.partition(), record.offset(), value)));
         } catch (MalformedRecordException e) {
             byte[] kept = e.kind() == Kind.OVERSIZED
                     ? Arrays.copyOf(value, Math.min(value.length, OVERSIZED_KEPT_BYTES))
@@ -92,7 +107,8 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
         }
     }
 
-    private T decode(byte[] value) throws MalformedRecordException, IOException {
+    private T decode(ConsumerRecord<byte[], byte[]> record) throws MalformedRecordException, IOException {
+        byte[] value = record.value();
         if (value == null || value.length == 0) {
             throw new MalformedRecordException(Kind.EMPTY, "the record has no value (a tombstone?)");
         }
@@ -102,7 +118,8 @@ public final class DecodingDeserializationSchema<T extends WireRecord> implement
                             + " first %,d bytes", value.length, maxRecordBytes, OVERSIZED_KEPT_BYTES));
         }
         try {
-            return serde.decode(value);
+            Header schemaId = record.headers().lastHeader(SchemaIdFraming.VALUE_SCHEMA_ID_HEADER);
+            return serde.decode(value, schemaId == null ? null : schemaId.value(), record.topic());
         } catch (MalformedRecordException | IOException e) {
             throw e;
         } catch (RuntimeException e) { // a parser bug must not turn one record into a restart loop either

@@ -1,8 +1,10 @@
 package io.flinkglm.connectors.kafka;
 
 import io.flinkglm.connectors.formats.RecordFormat;
+import io.flinkglm.connectors.formats.SchemaIdFraming;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
+import io.flinkglm.connectors.registry.SubjectNameStrategy;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.annotation.PublicEvolving;
@@ -119,6 +121,48 @@ public final class KafkaConnectorOptions {
                     .stringType()
                     .defaultValue(SchemaRegistryConfig.DEFAULT_TRUSTSTORE_TYPE)
                     .withDescription("KeyStore type of the schema registry truststore: PKCS12 or JKS.");
+
+    public static final ConfigOption<Boolean> SCHEMA_REGISTRY_AUTO_REGISTER =
+            ConfigOptions.key("glm.kafka.schema-registry.auto-register")
+                    .booleanType()
+                    .defaultValue(true)
+                    .withDescription("Sinks register their record's Avro schema under the subject at start, as "
+                            + "Confluent's auto.register.schemas. Set false for a governed registry whose schemas CI "
+                            + "registers: the sink then looks its schema up under the subject, or uses "
+                            + "use-latest-version / schema-version.");
+
+    public static final ConfigOption<Boolean> SCHEMA_REGISTRY_USE_LATEST_VERSION =
+            ConfigOptions.key("glm.kafka.schema-registry.use-latest-version")
+                    .booleanType()
+                    .defaultValue(false)
+                    .withDescription("Sinks write with the subject's latest version, as Confluent's use.latest.version,"
+                            + " after checking at start that it can read the record's schema (as "
+                            + "latest.compatibility.strict=true). Needs auto-register false.");
+
+    public static final ConfigOption<Integer> SCHEMA_REGISTRY_SCHEMA_VERSION =
+            ConfigOptions.key("glm.kafka.schema-registry.schema-version")
+                    .intType()
+                    .noDefaultValue()
+                    .withDescription("Sinks write with this version of the subject, checked at start as with "
+                            + "use-latest-version. Needs auto-register false.");
+
+    public static final ConfigOption<SubjectNameStrategy> SCHEMA_REGISTRY_VALUE_SUBJECT_NAME_STRATEGY =
+            ConfigOptions.key("glm.kafka.schema-registry.value-subject-name-strategy")
+                    .enumType(SubjectNameStrategy.class)
+                    .defaultValue(SubjectNameStrategy.TOPIC)
+                    .withDescription("The subject of a topic's values, as Confluent's value.subject.name.strategy: "
+                            + "TOPIC (<topic>-value), RECORD (the Avro record's full name, e.g. "
+                            + "io.flinkglm.connectors.records.Prompt) or TOPIC_RECORD (<topic>-<full name>).");
+
+    public static final ConfigOption<SchemaIdFraming> SCHEMA_REGISTRY_SCHEMA_ID_FRAMING =
+            ConfigOptions.key("glm.kafka.schema-registry.schema-id-framing")
+                    .enumType(SchemaIdFraming.class)
+                    .defaultValue(SchemaIdFraming.ID)
+                    .withDescription("How sinks name the schema of each Avro value: ID (magic byte 0 + 4-byte id, "
+                            + "what every Confluent client reads), GUID (magic byte 1 + 16-byte GUID) or HEADER (the "
+                            + "bare datum, magic byte 1 + GUID in the __value_schema_id header, as Confluent's "
+                            + "HeaderSchemaIdSerializer). GUID and HEADER need a registry that assigns GUIDs. Sources"
+                            + " read all three.");
 
     public static final ConfigOption<DeliveryGuarantee> DELIVERY_GUARANTEE = ConfigOptions.key("glm.kafka.delivery-guarantee")
             .enumType(DeliveryGuarantee.class)

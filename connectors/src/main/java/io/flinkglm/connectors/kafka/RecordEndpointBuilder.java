@@ -1,5 +1,6 @@
 package io.flinkglm.connectors.kafka;
 
+import io.flinkglm.connectors.formats.AvroSerdeOptions;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig;
 import io.flinkglm.connectors.registry.SchemaRegistryConfig.CredentialsSource;
@@ -29,6 +30,7 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
     private String schemaRegistryTruststore;
     private String schemaRegistryTruststorePassword;
     private String schemaRegistryTruststoreType;
+    private AvroSerdeOptions avroOptions = AvroSerdeOptions.DEFAULTS;
     protected final Properties properties = new Properties();
 
     RecordEndpointBuilder(Class<T> type) {
@@ -54,6 +56,15 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
                 setSchemaRegistryTruststore(location,
                         config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_TRUSTSTORE_PASSWORD).orElse(null),
                         config.get(KafkaConnectorOptions.SCHEMA_REGISTRY_TRUSTSTORE_TYPE)));
+        // Read together: one at a time, the rules between them (AvroSerdeOptions) would trip midway.
+        avroOptions = new AvroSerdeOptions(
+                config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_AUTO_REGISTER).orElse(avroOptions.autoRegister()),
+                config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_USE_LATEST_VERSION)
+                        .orElse(avroOptions.useLatestVersion()),
+                config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_SCHEMA_VERSION).orElse(avroOptions.schemaVersion()),
+                config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_VALUE_SUBJECT_NAME_STRATEGY)
+                        .orElse(avroOptions.subjectNameStrategy()),
+                config.getOptional(KafkaConnectorOptions.SCHEMA_REGISTRY_SCHEMA_ID_FRAMING).orElse(avroOptions.framing()));
         return self();
     }
 
@@ -93,6 +104,19 @@ public abstract class RecordEndpointBuilder<T extends WireRecord, B extends Reco
         this.schemaRegistryTruststorePassword = password;
         this.schemaRegistryTruststoreType = type;
         return self();
+    }
+
+    /**
+     * How Avro uses the registry: auto-registration, the version to write with, the subject naming and the
+     * framing ({@link AvroSerdeOptions}); checked as a whole by {@code build()}.
+     */
+    public B setAvroOptions(AvroSerdeOptions avroOptions) {
+        this.avroOptions = Objects.requireNonNull(avroOptions, "Avro options");
+        return self();
+    }
+
+    protected AvroSerdeOptions avroOptions() {
+        return avroOptions;
     }
 
     /** The registry settings for the serialization schemas, or null without a registry URL. */

@@ -121,7 +121,7 @@ public final class RecordKafkaSink {
                     .setKafkaProducerConfig(properties)
                     .setBootstrapServers(bootstrapServers)
                     .setDeliveryGuarantee(deliveryGuarantee)
-                    .setRecordSerializer(new WireRecordSerializationSchema<>(type, topic, format, schemaRegistry()));
+                    .setRecordSerializer(new WireRecordSerializationSchema<>(type, topic, format, schemaRegistry(), avroOptions()));
             if (deliveryGuarantee == DeliveryGuarantee.EXACTLY_ONCE) {
                 kafka.setTransactionalIdPrefix(transactionalIdPrefix);
                 if (!properties.containsKey(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG)) {

@@ -120,7 +120,7 @@ public final class RecordKafkaSource {
                     .setTopics(topics)
                     .setGroupId(groupId)
                     .setStartingOffsets(startingOffsets)
-                    .setDeserializer(new DecodingDeserializationSchema<>(type, format, schemaRegistry(), maxRecordBytes));
+                    .setDeserializer(new DecodingDeserializationSchema<>(type, format, schemaRegistry(), avroOptions(), maxRecordBytes));
             if (stoppingOffsets != null) {
                 kafka.setBounded(stoppingOffsets);
             }

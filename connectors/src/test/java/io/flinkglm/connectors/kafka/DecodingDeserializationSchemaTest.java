@@ -2,8 +2,13 @@ package io.flinkglm.connectors.kafka;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.flinkglm.connectors.formats.AvroRecordSerde;
+import io.flinkglm.connectors.formats.AvroSerdeOptions;
+import io.flinkglm.connectors.formats.MalformedRecordException;
+import io.flinkglm.connectors.formats.RecordSchemas;
+import io.flinkglm.connectors.formats.SchemaIdFraming;
 import io.flinkglm.connectors.formats.JsonRecordSerde;
 import io.flinkglm.connectors.formats.RecordFormat;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
@@ -118,10 +123,47 @@ class DecodingDeserializationSchemaTest {
         }
 
         @Test
-        void wrongMagicByteIsADeadLetter() throws Exception {
+        void wrongMagicByteIsADeadLetterNamingTheTopicsSubject() throws Exception {
             byte[] value = avroPrompt();
-            value[0] = 1;
-            assertDeadLetter(RecordFormat.AVRO, value, "bad_magic_byte: expected Confluent magic byte 0x00 but found 0x01");
+            value[0] = 2;
+            assertDeadLetter(RecordFormat.AVRO, value, "bad_magic_byte: expected Confluent magic byte 0x00 (schema id)"
+                    + " or 0x01 (schema GUID) at the start of the value but found 0x02; is the producer writing subject"
+                    + " glm.prompts-value as Avro?");
+        }
+
+        @Test
+        void aBadMagicByteOutsideATopicNamesNoSubject() {
+            var serde = new AvroRecordSerde<>(Prompt.class, new SchemaRegistryClient(registry.url()),
+                    AvroSerdeOptions.DEFAULTS, null);
+
+            assertThatThrownBy(() -> serde.decode(new byte[] {2, 0, 0, 0, 1, 0}))
+                    .isInstanceOf(MalformedRecordException.class)
+                    .hasMessageEndingWith("is the producer writing Avro with a schema registry?")
+                    .message().doesNotContain("unused").doesNotContain("-value");
+        }
+
+        @Test
+        void aGuidFramedValueIsAValue() throws Exception {
+            assertThat(read(RecordFormat.AVRO, avroPrompt(SchemaIdFraming.GUID)).value()).isEqualTo(PROMPT);
+        }
+
+        @Test
+        void aValueWhoseHeaderNamesItsSchemaIsAValue() throws Exception {
+            var serde = writer(SchemaIdFraming.HEADER);
+            byte[] bare = serde.encode(PROMPT);
+
+            assertThat(bare[0]).as("the bare datum starts with the request id's length, not a magic byte").isNotIn(0, 1);
+            assertThat(read(RecordFormat.AVRO, bare, serde.valueSchemaIdHeader()).value()).isEqualTo(PROMPT);
+            int id = registry.register("glm.prompts-value", RecordSchemas.of(Prompt.class));
+            byte[] idHeader = ByteBuffer.allocate(5).put((byte) 0).putInt(id).array();
+            assertThat(read(RecordFormat.AVRO, bare, idHeader).value()).isEqualTo(PROMPT);
+        }
+
+        @Test
+        void anUnknownGuidIsADeadLetter() throws Exception {
+            byte[] value = avroPrompt(SchemaIdFraming.GUID);
+            ByteBuffer.wrap(value, 1, 16).putLong(42).putLong(42);
+            assertDeadLetter(RecordFormat.AVRO, value, "unknown_schema_id: ");
         }
 
         @Test
@@ -188,15 +230,32 @@ class DecodingDeserializationSchemaTest {
     }
 
     private static Decoded<Prompt> read(RecordFormat format, byte[] value) throws Exception {
+        return read(format, value, null);
+    }
+
+    private static Decoded<Prompt> read(RecordFormat format, byte[] value, byte[] schemaIdHeader) throws Exception {
         var schema = new DecodingDeserializationSchema<>(Prompt.class, format, registry.url().toString(), MAX_BYTES);
         List<Decoded<Prompt>> out = new ArrayList<>();
-        schema.deserialize(new ConsumerRecord<>("glm.prompts", 3, 17L, null, value), new ListCollector<>(out));
+        var record = new ConsumerRecord<byte[], byte[]>("glm.prompts", 3, 17L, null, value);
+        if (schemaIdHeader != null) {
+            record.headers().add(SchemaIdFraming.VALUE_SCHEMA_ID_HEADER, schemaIdHeader);
+        }
+        schema.deserialize(record, new ListCollector<>(out));
         assertThat(out).hasSize(1);
         return out.get(0);
     }
 
     private static byte[] avroPrompt() throws Exception {
-        return new AvroRecordSerde<>(Prompt.class, new SchemaRegistryClient(registry.url()), "glm.prompts-value").encode(PROMPT);
+        return avroPrompt(SchemaIdFraming.ID);
+    }
+
+    private static byte[] avroPrompt(SchemaIdFraming framing) throws Exception {
+        return writer(framing).encode(PROMPT);
+    }
+
+    private static AvroRecordSerde<Prompt> writer(SchemaIdFraming framing) {
+        return new AvroRecordSerde<>(Prompt.class, new SchemaRegistryClient(registry.url()),
+                AvroSerdeOptions.DEFAULTS.withFraming(framing), "glm.prompts");
     }
 
     private static byte[] confluentFrame(int schemaId, Schema schema, GenericRecord record) throws Exception {

@@ -3,7 +3,10 @@ package io.flinkglm.connectors.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.flinkglm.connectors.formats.AvroSerdeOptions;
 import io.flinkglm.connectors.formats.RecordFormat;
+import io.flinkglm.connectors.formats.SchemaIdFraming;
+import io.flinkglm.connectors.registry.SubjectNameStrategy;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Origin;
 import io.flinkglm.records.Decoded;
@@ -77,6 +80,29 @@ class RecordKafkaBuildersTest {
         assertThat(RecordKafkaSource.prompts().configure(conf).build()).isNotNull();
         assertThat(RecordKafkaSink.completions().configure(conf).build()).isNotNull();
         assertThat(RecordKafkaSink.deadLetters().configure(conf).build()).isNotNull();
+    }
+
+    @Test
+    void configurationFillsTheSchemaRegistryOptionsTogether() {
+        Configuration conf = new Configuration();
+        conf.set(KafkaConnectorOptions.SCHEMA_REGISTRY_AUTO_REGISTER, false);
+        conf.set(KafkaConnectorOptions.SCHEMA_REGISTRY_SCHEMA_VERSION, 3);
+        conf.set(KafkaConnectorOptions.SCHEMA_REGISTRY_VALUE_SUBJECT_NAME_STRATEGY, SubjectNameStrategy.TOPIC_RECORD);
+        conf.set(KafkaConnectorOptions.SCHEMA_REGISTRY_SCHEMA_ID_FRAMING, SchemaIdFraming.HEADER);
+
+        assertThat(RecordKafkaSink.completions().configure(conf).avroOptions())
+                .isEqualTo(new AvroSerdeOptions(false, false, 3, SubjectNameStrategy.TOPIC_RECORD, SchemaIdFraming.HEADER));
+        assertThat(RecordKafkaSource.prompts().avroOptions()).isEqualTo(AvroSerdeOptions.DEFAULTS);
+    }
+
+    @Test
+    void useLatestVersionWhileAutoRegisteringIsRefusedNamingTheOption() {
+        Configuration conf = new Configuration();
+        conf.set(KafkaConnectorOptions.SCHEMA_REGISTRY_USE_LATEST_VERSION, true);
+
+        assertThatThrownBy(() -> RecordKafkaSink.completions().configure(conf))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("glm.kafka.schema-registry.auto-register=false");
     }
 
     @Test
