@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.flinkglm.connectors.registry.SchemaRegistryClient;
-import io.flinkglm.connectors.testing.LocalSchemaRegistry;
+import io.flinkglm.testkit.LocalSchemaRegistry;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
 import java.io.ByteArrayOutputStream;
@@ -92,7 +92,7 @@ class PromptPriorityWireTest {
         new GenericDatumWriter<GenericRecord>(old).write(datum, encoder);
         encoder.flush();
 
-        Prompt decoded = new AvroRecordSerde<>(Prompt.class, new SchemaRegistryClient(registry.url()), "glm.prompts-value")
+        Prompt decoded = new AvroRecordSerde<>(Prompt.class, new SchemaRegistryClient(registry.url()), AvroSerdeOptions.DEFAULTS, "glm.prompts")
                 .decode(out.toByteArray());
 
         assertThat(decoded).isEqualTo(urgent().withPriority(null));
