@@ -55,7 +55,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <pre>{@code
  * bin/demo --input examples/data/prompts.jsonl --output /tmp/glm-demo.jsonl [--fail-every 2]
  * # /tmp/glm-demo.jsonl: {"topic":"glm.completions","record":{"request_id":"r1",...}} per line
+ * bin/demo --sql examples/sql/moderation.sql --input examples/data/prompts.jsonl --output /tmp/verdicts.jsonl
+ * # /tmp/verdicts.jsonl: {"topic":"glm.sql.verdicts","record":{"request_id":"r1","flagged":false,...}} per line
  * }</pre>
+ *
+ * <p>With {@code --sql FILE} the job is that Flink SQL script, run as {@link SqlJob} runs it on a cluster, with
+ * {@code ${kafka.bootstrap-servers}} and {@code ${glm.model.path}} naming the demo's broker and model.
  *
  * <p>Without {@code --glm.model.path} it uses {@code models/demo}, writing a random tiny GLM-4 checkpoint there
  * first if it is absent: its answers are fluent-looking nonsense, but they take the production path.
@@ -77,6 +82,11 @@ public final class LocalDemo {
     /** The output topics, in the order their records are written to {@code --output}. */
     private static final Map<ConfigOption<String>, Class<? extends WireRecord>> OUTPUTS = outputs();
 
+    /** The placeholders of a {@code --sql} script that the demo fills: its broker and its model. */
+    static final String BROKER_PLACEHOLDER = "kafka.bootstrap-servers";
+    static final String MODEL_PLACEHOLDER = "glm.model.path";
+    /** Where {@code --sql} writes the input: the topic the example scripts read. */
+    static final String SQL_PROMPTS_TOPIC = "glm.prompts";
     /** The restart strategy's pause: a restart in the demo should be seen, not waited for. */
     private static final Duration RESTART_DELAY = Duration.ofMillis(200);
     /** {@code --fail-every N} fails the first this many attempts of the reading task, so the job then finishes. */
@@ -96,6 +106,8 @@ public final class LocalDemo {
             System.err.println("demo: " + e.getMessage());
             System.err.println("usage: bin/demo --input PROMPTS.jsonl --output OUT.jsonl [--fail-every N]"
                     + " [--glm.<option> value ...]");
+            System.err.println("       bin/demo --sql JOB.sql --input PROMPTS.jsonl --output OUT.jsonl"
+                    + " [--NAME value for each other ${NAME} in the script]");
             System.exit(2);
         }
         // Kafka and Flink leave non-daemon threads behind for a while; the demo is done.
@@ -109,8 +121,15 @@ public final class LocalDemo {
         Path input = Path.of(required(pairs.remove("input"), "--input"));
         Path output = Path.of(required(pairs.remove("output"), "--output"));
         int failEvery = failEvery(pairs.remove("fail-every"));
+        String sql = pairs.remove("sql");
         if (!Files.isRegularFile(input)) {
             throw new IllegalArgumentException("--input " + input + " is not a file");
+        }
+        if (sql != null) {
+            if (failEvery > 0) {
+                throw new IllegalArgumentException("--fail-every applies to the DataStream job, not to --sql scripts");
+            }
+            return runSql(Path.of(sql), input, output, pairs, start);
         }
         Configuration config = JobArguments.toConfiguration(pairs);
         DEFAULTS.forEach((option, value) -> setDefault(config, option, value));
@@ -119,10 +138,7 @@ public final class LocalDemo {
         ensureModel(Path.of(config.get(GlmOptions.MODEL_PATH)));
 
         List<byte[]> lines = inputLines(input);
-        // Every line must reach the job, an oversized one included, to become a dead letter there rather than
-        // fail the producer: the prompts topic and the producer accept the longest line.
-        int maxMessageBytes = Math.max(1_048_588, lines.stream().mapToInt(l -> l.length).max().orElse(0)
-                + RECORD_OVERHEAD_BYTES);
+        int maxMessageBytes = maxMessageBytes(lines);
         try (EmbeddedKafkaBroker kafka = EmbeddedKafkaBroker.start()) {
             config.set(KafkaConnectorOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
             kafka.createTopic(config.get(KafkaConnectorOptions.PROMPTS_TOPIC), 1,
@@ -137,12 +153,8 @@ public final class LocalDemo {
                     lines.size(), config.get(KafkaConnectorOptions.PROMPTS_TOPIC), ChatWithToolsJob.class.getSimpleName(),
                     failEvery > 0 ? ", failing its reading task after every " + failEvery + " prompts" : "");
 
-            Configuration cluster = new Configuration();
-            cluster.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-            cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, Integer.MAX_VALUE);
-            cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, RESTART_DELAY);
             GlmKafkaPipeline pipeline = GlmKafkaPipeline.create(
-                    StreamExecutionEnvironment.getExecutionEnvironment(cluster), config);
+                    StreamExecutionEnvironment.getExecutionEnvironment(restarts()), config);
             if (failEvery > 0) {
                 pipeline.injectFailures(failEvery, INJECTED_FAILING_ATTEMPTS);
             }
@@ -154,6 +166,77 @@ public final class LocalDemo {
             printSummary(summary, output);
             return summary;
         }
+    }
+
+    /**
+     * {@code --sql FILE}: the script run by {@link SqlJob} on the local MiniCluster instead of {@link ChatWithToolsJob}.
+     * The input goes to {@value #SQL_PROMPTS_TOPIC} as for the job; {@code ${kafka.bootstrap-servers}} and
+     * {@code ${glm.model.path}} in the script name the demo's broker and model, any other {@code ${name}} the
+     * {@code --name value} arguments. The broker is the demo's own, so every other {@code glm.*} topic on it is one
+     * the script wrote (the Kafka sinks create their topics); each is read with {@code read_committed} and its
+     * records, JSON as the script's format wrote them, go to {@code --output} as
+     * {@code {"topic": ..., "record": ...}} lines.
+     */
+    private static Summary runSql(Path file, Path input, Path output, Map<String, String> values, long start)
+            throws Exception {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("--sql " + file + " is not a file");
+        }
+        Map<String, String> placeholders = new HashMap<>(values);
+        placeholders.putIfAbsent(MODEL_PLACEHOLDER, DEFAULT_MODEL);
+        ensureModel(Path.of(placeholders.get(MODEL_PLACEHOLDER)));
+        List<byte[]> lines = inputLines(input);
+        int maxMessageBytes = maxMessageBytes(lines);
+        try (EmbeddedKafkaBroker kafka = EmbeddedKafkaBroker.start()) {
+            placeholders.put(BROKER_PLACEHOLDER, kafka.bootstrapServers());
+            SqlScript script = SqlScript.parse(Files.readString(file), placeholders);
+            kafka.createTopic(SQL_PROMPTS_TOPIC, 1,
+                    Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(maxMessageBytes)));
+            Map<String, Object> client = new HashMap<>(kafka.clientProperties());
+            produceLines(lines, client, maxMessageBytes, SQL_PROMPTS_TOPIC);
+            System.err.printf("demo: %d input lines on %s; running %s%n", lines.size(), SQL_PROMPTS_TOPIC, file);
+
+            SqlJob.await(SqlJob.run(script, restarts()).orElseThrow(() -> new IllegalArgumentException(
+                    "--sql " + file + " has no INSERT INTO statement, so it writes no output topic")));
+
+            List<String> topics;
+            try (var admin = kafka.admin()) {
+                topics = admin.listTopics().names().get().stream()
+                        .filter(t -> t.startsWith("glm.") && !t.equals(SQL_PROMPTS_TOPIC))
+                        .sorted()
+                        .toList();
+            }
+            Map<String, Integer> counts = new LinkedHashMap<>();
+            try (BufferedWriter out = newOutput(output)) {
+                for (String topic : topics) {
+                    List<JsonNode> records = CommittedRecords.read(client, topic, WireJson.MAPPER::readTree, READ_TIMEOUT);
+                    for (JsonNode record : records) {
+                        writeLine(out, topic, record);
+                    }
+                    counts.put(topic, records.size());
+                }
+            }
+            Summary summary = new Summary(lines.size(), counts, Duration.ofNanos(System.nanoTime() - start));
+            printSummary(summary, output);
+            return summary;
+        }
+    }
+
+    /** The local cluster's restarts: without end, each soon after the failure, so a restart is seen, not waited for. */
+    private static Configuration restarts() {
+        Configuration cluster = new Configuration();
+        cluster.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, Integer.MAX_VALUE);
+        cluster.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, RESTART_DELAY);
+        return cluster;
+    }
+
+    /**
+     * Every line must reach the job, an oversized one included, to become a dead letter there rather than fail
+     * the producer: the prompts topic and the producer accept the longest line.
+     */
+    private static int maxMessageBytes(List<byte[]> lines) {
+        return Math.max(1_048_588, lines.stream().mapToInt(l -> l.length).max().orElse(0) + RECORD_OVERHEAD_BYTES);
     }
 
     /** Writes the tiny random checkpoint and its tokenizer unless {@code dir} already holds a model. */
@@ -244,25 +327,34 @@ public final class LocalDemo {
     private static Map<String, Integer> writeOutputs(Map<String, Object> client, Configuration config, Path output)
             throws Exception {
         Map<String, Integer> counts = new LinkedHashMap<>();
-        if (output.toAbsolutePath().getParent() != null) {
-            Files.createDirectories(output.toAbsolutePath().getParent());
-        }
-        try (BufferedWriter out = Files.newBufferedWriter(output, UTF_8)) {
+        try (BufferedWriter out = newOutput(output)) {
             for (var entry : OUTPUTS.entrySet()) {
                 String topic = config.get(entry.getKey());
                 RecordSerde<? extends WireRecord> serde = RecordSerde.create(entry.getValue(), RecordFormat.JSON, null, topic);
                 List<? extends WireRecord> records = CommittedRecords.read(client, topic, serde::decode, READ_TIMEOUT);
                 for (WireRecord record : records) {
-                    ObjectNode line = WireJson.MAPPER.createObjectNode();
-                    line.put("topic", topic);
-                    line.set("record", WireJson.MAPPER.valueToTree(record));
-                    out.write(WireJson.MAPPER.writeValueAsString(line));
-                    out.newLine();
+                    writeLine(out, topic, WireJson.MAPPER.valueToTree(record));
                 }
                 counts.put(topic, records.size());
             }
         }
         return counts;
+    }
+
+    private static BufferedWriter newOutput(Path output) throws IOException {
+        if (output.toAbsolutePath().getParent() != null) {
+            Files.createDirectories(output.toAbsolutePath().getParent());
+        }
+        return Files.newBufferedWriter(output, UTF_8);
+    }
+
+    /** One line of {@code --output}: {@code {"topic": ..., "record": ...}}. */
+    private static void writeLine(BufferedWriter out, String topic, JsonNode record) throws IOException {
+        ObjectNode line = WireJson.MAPPER.createObjectNode();
+        line.put("topic", topic);
+        line.set("record", record);
+        out.write(WireJson.MAPPER.writeValueAsString(line));
+        out.newLine();
     }
 
     private static void printSummary(Summary summary, Path output) {

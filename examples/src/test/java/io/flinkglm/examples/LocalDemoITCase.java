@@ -107,6 +107,45 @@ class LocalDemoITCase {
         assertThat(withoutTimings(failing)).isEqualTo(withoutTimings(clean)).isNotEmpty();
     }
 
+    @Test
+    void withSqlTheModerationScriptGivesEveryRowOfTheInputOneCommittedVerdict(@TempDir Path tempDir) throws Exception {
+        Path output = tempDir.resolve("verdicts.jsonl");
+
+        LocalDemo.Summary summary = LocalDemo.run(new String[] {"--sql", "sql/moderation.sql",
+            "--input", SAMPLE.toString(), "--output", output.toString(),
+            "--glm.model.path", tempDir.resolve("model").toString()});
+
+        // The script's JSON format skips the malformed line (json.ignore-parse-errors); every other line is a row.
+        List<String> rows = new ArrayList<>();
+        List<String> withText = new ArrayList<>();
+        for (String line : Files.readAllLines(SAMPLE, UTF_8)) {
+            try {
+                JsonNode prompt = WireJson.MAPPER.readTree(line);
+                rows.add(prompt.get("request_id").asText());
+                if (prompt.has("text")) {
+                    withText.add(prompt.get("request_id").asText());
+                }
+            } catch (Exception malformed) {
+                // not a row
+            }
+        }
+        assertThat(summary.recordsByTopic()).containsExactly(java.util.Map.entry("glm.sql.verdicts", rows.size()));
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(output, UTF_8)) {
+            out.add(WireJson.MAPPER.readTree(line));
+        }
+        assertThat(out).allSatisfy(line -> assertThat(line.get("topic").asText()).isEqualTo("glm.sql.verdicts"));
+        assertThat(out).extracting(line -> line.get("record").get("request_id").asText())
+                .containsExactlyInAnyOrderElementsOf(rows);
+        assertThat(out).map(line -> line.get("record"))
+                .filteredOn(verdict -> withText.contains(verdict.get("request_id").asText()))
+                .hasSize(withText.size())
+                .allSatisfy(verdict -> {
+                    assertThat(verdict.get("flagged").isBoolean()).isTrue();
+                    assertThat(verdict.get("error").isNull()).isTrue();
+                });
+    }
+
     /**
      * The output's lines without what differs between any two runs: a completion's timings, a dead letter's
      * time stamp, and the order in which different conversations finish.
