@@ -155,6 +155,11 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
         return tms.get(index).name;
     }
 
+    /** TaskManager {@code index}'s Flink log (log4j's file appender). */
+    public Path taskManagerLog(int index) {
+        return dir.resolve(taskManagerId(index) + ".log");
+    }
+
     /** TaskManager {@code index}'s JVM, for what the REST API does not show (its heap's live objects). */
     ChildJvm taskManager(int index) {
         return tms.get(index);
