@@ -104,8 +104,8 @@ public final class GlmWorker implements AutoCloseable {
                                 .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
                                 .detokenizer(model.value.tokenizer()::decode)
                                 .build()));
-            } catch (RuntimeException e) {
-                release(MODELS, modelKey, loaded -> retire(modelKey, loaded)); // no lease was handed out
+            } catch (RuntimeException | Error e) { // an OutOfMemoryError for the KV pool too: no lease was handed out
+                release(MODELS, modelKey, loaded -> retire(modelKey, loaded));
                 throw e;
             }
             engine.users++;
