@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * classloader, so it finds the model here and builds a backend over it in milliseconds instead of
  * reading and laying out the checkpoint again (seconds for 1 GB, minutes for 19 GB). Nothing pins it:
  * when the job is cancelled its classloader and this registry go with it, the collector clears it
- * before running out of heap, and changed files (size or modification time) force a fresh load.
+ * before running out of heap, and changed files (size, modification time or inode) force a fresh load.
  *
  * <pre>{@code
  * try (GlmWorker worker = GlmWorker.acquire(config, "chat-3")) {
@@ -147,7 +147,7 @@ public final class GlmWorker implements AutoCloseable {
      * of the model directory's files: a checkpoint replaced or rewritten in place changes at least one,
      * and reading them costs microseconds, unlike hashing 19 GB.
      */
-    static String stamp(Path dir) throws IOException {
+    private static String stamp(Path dir) throws IOException {
         StringBuilder stamp = new StringBuilder();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
