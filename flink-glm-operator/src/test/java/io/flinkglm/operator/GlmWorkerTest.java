@@ -7,7 +7,10 @@ import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import io.flinkglm.runtime.model.Glm4Model;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -44,6 +47,41 @@ class GlmWorkerTest {
             assertThat(generate(again)).containsExactly(first);
         }
         awaitNoneStarted(before);
+    }
+
+    @Test
+    void aTaskRestartedInTheSameJvmTakesBackTheModelItsPredecessorLoaded() throws Exception {
+        Configuration config = TinyGlm.write(model, 5);
+        config.set(GlmOptions.CPU_THREADS, 2);
+        Set<Thread> before = glmThreads();
+        Glm4Model loaded;
+        int[] first;
+        try (GlmWorker failed = GlmWorker.acquire(config, "chat-0")) {
+            loaded = failed.model();
+            first = generate(failed);
+        }
+        assertThat(GlmWorker.keptIdle(config)).isTrue();
+        awaitNoneStarted(before); // kept without its backend: no worker thread waits with it
+
+        try (GlmWorker restarted = GlmWorker.acquire(config, "chat-0")) {
+            assertThat(restarted.model()).isSameAs(loaded);
+            assertThat(generate(restarted)).containsExactly(first);
+        }
+    }
+
+    @Test
+    void aModelWhoseFilesChangedSinceItsLastTaskIsReadAgain() throws Exception {
+        Configuration config = TinyGlm.write(model, 5);
+        Glm4Model loaded;
+        try (GlmWorker failed = GlmWorker.acquire(config, "chat-0")) {
+            loaded = failed.model();
+        }
+        Path weights = model.resolve("model.safetensors");
+        Files.setLastModifiedTime(weights, FileTime.fromMillis(Files.getLastModifiedTime(weights).toMillis() + 1000));
+
+        try (GlmWorker restarted = GlmWorker.acquire(config, "chat-0")) {
+            assertThat(restarted.model()).isNotSameAs(loaded);
+        }
     }
 
     @Test

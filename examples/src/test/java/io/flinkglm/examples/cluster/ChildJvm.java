@@ -69,6 +69,28 @@ final class ChildJvm {
         return process.isAlive();
     }
 
+    /**
+     * Live instances per class in this JVM, after the full collection {@code jcmd <pid> GC.class_histogram}
+     * runs first (so unreachable objects, and classes whose loader is gone, are not counted).
+     */
+    Map<String, Long> liveInstances() throws IOException, InterruptedException {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+        String output = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!jcmd.waitFor(60, TimeUnit.SECONDS) || jcmd.exitValue() != 0) {
+            throw new IllegalStateException("jcmd " + process.pid() + " GC.class_histogram failed:\n" + output);
+        }
+        // "   1:   12345   678901  java.lang.String (java.base@17)": rank, instances, bytes, class.
+        Map<String, Long> counts = new java.util.HashMap<>();
+        for (String line : output.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 4 && f[0].endsWith(":") && f[1].chars().allMatch(Character::isDigit)) {
+                counts.merge(f[3], Long.parseLong(f[1]), Long::sum);
+            }
+        }
+        return counts;
+    }
+
     /** The child's classpath: this test JVM's, less what must come from the job jar or is test-only. */
     static String flinkClasspath() {
         String full = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));

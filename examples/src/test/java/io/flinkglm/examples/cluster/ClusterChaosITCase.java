@@ -15,6 +15,7 @@ import io.flinkglm.runtime.model.RandomCheckpoint;
 import io.flinkglm.runtime.tokenizer.SyntheticTokenizer;
 import io.flinkglm.testkit.CommittedRecords;
 import io.flinkglm.testkit.EmbeddedKafkaBroker;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -89,6 +90,10 @@ class ClusterChaosITCase {
     @Test
     void oneTaskManagerKilledMidRunAndReplacedLosesAndRepeatsNoTurn() throws Exception {
         runWithKills("one-kill", List.of(0));
+        // The surviving TaskManager's task restarted in the job's classloader: it took back the model its
+        // predecessor had loaded (GlmWorker's idle model) instead of reading the checkpoint again.
+        assertThat(Files.readString(CLUSTER.taskManagerLog(1)))
+                .contains("ready in").contains("(kept in this JVM since its last task closed)");
     }
 
     @Test

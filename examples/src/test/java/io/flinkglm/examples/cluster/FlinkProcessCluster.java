@@ -150,6 +150,45 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
         return dir;
     }
 
+    /** TaskManager {@code index}'s id in the REST API (its resource id). */
+    public String taskManagerId(int index) {
+        return tms.get(index).name;
+    }
+
+    /** TaskManager {@code index}'s Flink log (log4j's file appender). */
+    public Path taskManagerLog(int index) {
+        return dir.resolve(taskManagerId(index) + ".log");
+    }
+
+    /** TaskManager {@code index}'s JVM, for what the REST API does not show (its heap's live objects). */
+    ChildJvm taskManager(int index) {
+        return tms.get(index);
+    }
+
+    /** The names of TaskManager {@code index}'s live threads, from its thread dump in the REST API. */
+    public List<String> threadNames(int index) throws Exception {
+        JsonNode dump = get("/taskmanagers/" + taskManagerId(index) + "/thread-dump");
+        if (dump == null) {
+            throw new IllegalStateException("no thread dump of " + taskManagerId(index) + "; see " + dir);
+        }
+        List<String> names = new ArrayList<>();
+        dump.path("threadInfos").forEach(t -> names.add(t.path("threadName").asText()));
+        return names;
+    }
+
+    /**
+     * TaskManager {@code index}'s metrics by name, as the REST API serves them: from the JobManager's
+     * metric fetcher, so up to {@code metrics.fetcher.update-interval} old. Absent ones are left out.
+     */
+    public Map<String, Long> metrics(int index, String... names) throws Exception {
+        JsonNode values = get("/taskmanagers/" + taskManagerId(index) + "/metrics?get=" + String.join(",", names));
+        Map<String, Long> out = new LinkedHashMap<>();
+        if (values != null) {
+            values.forEach(m -> out.put(m.path("id").asText(), (long) Double.parseDouble(m.path("value").asText())));
+        }
+        return out;
+    }
+
     /** Kills TaskManager {@code index} with SIGKILL: no deregistration, its slots vanish mid-checkpoint. */
     public void killTaskManager(int index) throws InterruptedException {
         tms.get(index).kill9();

@@ -153,9 +153,18 @@ public final class InferenceEngine implements AutoCloseable {
         closed = true;
         LockSupport.unpark(thread);
         if (Thread.currentThread() != thread) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
+            // Uninterruptibly: Flink interrupts a cancelled task's thread, and returning before the
+            // loop has finished its step would leave the KV pool reachable while the restarted task
+            // allocates its own (a TaskManager sized for one pool failed with OutOfMemoryError).
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
