@@ -84,7 +84,7 @@ public final class GlmWorker implements AutoCloseable {
                                 .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
                                 .fairness(config.get(GlmOptions.TENANTS_FAIRNESS))
                                 .tenantWeights(TenantScheduling.weights(config))
-                                .detokenizer(model.value.tokenizer()::decode)
+                                .tokenizer(model.value.tokenizer())
                                 .build()));
             } catch (RuntimeException e) {
                 release(MODELS, modelKey, loaded -> loaded.backend().close()); // no lease was handed out
