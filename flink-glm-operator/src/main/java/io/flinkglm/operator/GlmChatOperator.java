@@ -204,6 +204,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
             GenerationRequest.Builder request = GenerationRequest.builder(
                             turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())
                     .sampling(turn.sampling())
+                    .constraint(turn.constraint())
                     .conversationKey(key)
                     .priority(TenantScheduling.priorityOf(head.prompt, defaultPriority))
                     .tenant(head.prompt != null ? head.prompt.tenant() : null);

@@ -104,7 +104,7 @@ public final class GlmWorker implements AutoCloseable {
                                 .maxBatchTokens(config.get(GlmOptions.MAX_BATCH_TOKENS))
                                 .fairness(config.get(GlmOptions.TENANTS_FAIRNESS))
                                 .tenantWeights(TenantScheduling.weights(config))
-                                .detokenizer(model.value.tokenizer()::decode)
+                                .tokenizer(model.value.tokenizer())
                                 .build()));
             } catch (RuntimeException | Error e) { // an OutOfMemoryError for the KV pool too: no lease was handed out
                 release(MODELS, modelKey, loaded -> retire(modelKey, loaded));

@@ -18,5 +18,6 @@ import org.apache.flink.annotation.Internal;
  */
 @Internal
 record Turn(String requestId, int[] promptTokens, List<ChatMessage> newMessages, String toolsJson,
-            ToolChoice toolChoice, SamplingParams sampling, boolean remember, ContextWindow.Cut context)
+            ToolChoice toolChoice, SamplingParams sampling, boolean remember, ContextWindow.Cut context,
+            io.flinkglm.runtime.constraint.Constraint constraint)
         implements TurnPlan {}

@@ -14,6 +14,7 @@ import io.flinkglm.runtime.chat.ChatTemplate;
 import io.flinkglm.runtime.chat.Conversation;
 import io.flinkglm.runtime.chat.ToolCallValidator;
 import io.flinkglm.runtime.chat.ToolChoice;
+import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.runtime.model.Fnv1a;
 import io.flinkglm.runtime.engine.SamplingParams;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
@@ -79,8 +80,14 @@ final class TurnPlanner {
             if (prompt.text() == null) {
                 return Rejection.plan("invalid_prompt", "task complete needs text, not messages");
             }
+            Constraint format;
+            try {
+                format = responseFormat(prompt.responseFormat());
+            } catch (IllegalArgumentException e) {
+                return Rejection.plan("invalid_response_format", e.getMessage());
+            }
             return turn(null, prompt.requestId(), tokenizer.encode(prompt.text()), List.of(), null, ToolChoice.none(),
-                    prompt.sampling(), false);
+                    prompt.sampling(), false, format);
         }
         if (prompt.task() != Task.CHAT) {
             return Rejection.plan("invalid_prompt", "task " + prompt.task() + " is not handled by the chat operator");
@@ -118,6 +125,19 @@ final class TurnPlanner {
                         + " but the conversation offers " + (names.isEmpty() ? "no functions" : "only " + names));
             }
         }
+        Constraint constraint;
+        try {
+            constraint = responseFormat(prompt.responseFormat());
+            if (choice.forcedFunction().isPresent()) {
+                // The prompt ends inside the call (after "name\n"), so the output is the arguments alone:
+                // constrain them to the tool's parameters, and every emitted FunctionCall validates.
+                String name = choice.forcedFunction().get();
+                constraint = tools.parametersSchema(name).map(Constraint::jsonSchema)
+                        .orElse(tools.functionNames().contains(name) ? Constraint.jsonObject() : null);
+            }
+        } catch (IllegalArgumentException e) {
+            return Rejection.plan("invalid_response_format", e.getMessage());
+        }
         messages = choice.applyTo(messages);
         int[] tokens = extend(state.tokens, messages);
         int[] forced = choice.forcedPrefix(tokenizer);
@@ -125,7 +145,7 @@ final class TurnPlanner {
             tokens = Arrays.copyOf(tokens, tokens.length + forced.length);
             System.arraycopy(forced, 0, tokens, tokens.length - forced.length, forced.length);
         }
-        return turn(state, prompt.requestId(), tokens, messages, toolsJson, choice, prompt.sampling(), false);
+        return turn(state, prompt.requestId(), tokens, messages, toolsJson, choice, prompt.sampling(), false, constraint);
     }
 
     private TurnPlan planToolResult(ConversationState state, ToolResult result) {
@@ -136,7 +156,7 @@ final class TurnPlanner {
         }
         List<ChatMessage> messages = List.of(ChatMessage.observation(result.content() == null ? "" : result.content()));
         return turn(state, state.pendingRequestId, extend(state.tokens, messages), messages, null, ToolChoice.auto(),
-                null, true);
+                null, true, null);
     }
 
     /**
@@ -147,7 +167,8 @@ final class TurnPlanner {
      * @param continuesLastTurn the input continues the history's last turn (a tool result)
      */
     private TurnPlan turn(ConversationState state, String requestId, int[] tokens, List<ChatMessage> messages,
-                          String toolsJson, ToolChoice choice, SamplingOverrides overrides, boolean continuesLastTurn) {
+                          String toolsJson, ToolChoice choice, SamplingOverrides overrides, boolean continuesLastTurn,
+                          Constraint constraint) {
         int requested = overrides != null && overrides.maxTokens() != null ? overrides.maxTokens() : config.get(GlmOptions.MAX_TOKENS);
         int maxTokens = Math.min(requested, config.get(GlmOptions.MAX_TOKENS_LIMIT));
         ContextWindow.Cut cut = ContextWindow.Cut.NONE;
@@ -178,7 +199,14 @@ final class TurnPlanner {
         } catch (IllegalArgumentException e) { // a job default out of range is caught here too, per turn
             return Rejection.plan("invalid_sampling", e.getMessage());
         }
-        return new Turn(requestId, tokens, messages, toolsJson, choice, sampling, state != null, cut);
+        if (constraint != null && choice.forcedFunction().isEmpty()) {
+            // A constrained answer is the answer itself: ending it on <|observation|> would read as a tool call.
+            int observation = tokenizer.findSpecialId("<|observation|>").orElse(-1);
+            sampling = new SamplingParams(sampling.temperature(), sampling.topK(), sampling.topP(),
+                    sampling.repetitionPenalty(), sampling.seed(), sampling.maxTokens(),
+                    sampling.stopTokenIds().stream().filter(id -> id != observation).toList(), sampling.stopStrings());
+        }
+        return new Turn(requestId, tokens, messages, toolsJson, choice, sampling, state != null, cut, constraint);
     }
 
     /** The prompt in the one JSON shape the runtime reads conversations from (as {@code bin/glm generate --messages}). */
@@ -224,6 +252,41 @@ final class TurnPlanner {
         int[] out = Arrays.copyOf(context, context.length + rendered.length - from);
         System.arraycopy(rendered, from, out, context.length, rendered.length - from);
         return out;
+    }
+
+    /**
+     * The constraint of an OpenAI-style {@code response_format}: {@code {"type":"text"}} or absent for
+     * none, {@code {"type":"json_object"}}, or {@code {"type":"json_schema","json_schema":{"schema":{..}}}}.
+     *
+     * @throws IllegalArgumentException naming what is wrong: not JSON, an unknown type, a missing or
+     *     unsupported schema
+     */
+    static Constraint responseFormat(String responseFormat) {
+        if (responseFormat == null) {
+            return null;
+        }
+        JsonNode format;
+        try {
+            format = JSON.readTree(responseFormat);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("response_format is not valid JSON: " + e.getOriginalMessage());
+        }
+        String type = format == null ? "" : format.path("type").asText("");
+        switch (type) {
+            case "text":
+                return null;
+            case "json_object":
+                return Constraint.jsonObject();
+            case "json_schema":
+                JsonNode schema = format.path("json_schema").get("schema");
+                if (schema == null || !schema.isObject()) {
+                    throw new IllegalArgumentException("response_format json_schema needs json_schema.schema, a JSON schema object");
+                }
+                return Constraint.jsonSchema(schema.toString());
+            default:
+                throw new IllegalArgumentException("response_format type '" + type
+                        + "' is not one of text, json_object, json_schema");
+        }
     }
 
     /** A prompt's tool_choice: "auto" (or absent), "none", a function name, or OpenAI's JSON object form. */

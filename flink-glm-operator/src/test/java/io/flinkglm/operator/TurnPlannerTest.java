@@ -100,6 +100,45 @@ class TurnPlannerTest {
                         .contains("call-9").contains("none is pending"));
     }
 
+    private static final String SCHEMA = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},"
+            + "\"required\":[\"city\"],\"additionalProperties\":false}";
+
+    private static io.flinkglm.records.Prompt withFormat(String responseFormat, String tools, String toolChoice) {
+        return new io.flinkglm.records.Prompt("r1", "c", null, "weather?", null, tools, null, toolChoice,
+                io.flinkglm.records.Task.CHAT, null, responseFormat);
+    }
+
+    @Test
+    void aJsonSchemaResponseFormatConstrainsTheTurnAndNeverEndsItOnTheCallToken() {
+        Turn t = turn(new ConversationState(), ChatInput.of(withFormat(
+                "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"w\",\"schema\":" + SCHEMA + "}}", null, null)));
+
+        assertThat(t.constraint()).isEqualTo(io.flinkglm.runtime.constraint.Constraint.jsonSchema(SCHEMA));
+        assertThat(t.sampling().stopTokenIds()).doesNotContain(tokenizer.specialId("<|observation|>"));
+        assertThat(turn(new ConversationState(), ChatInput.of(withFormat("{\"type\":\"json_object\"}", null, null)))
+                .constraint().kind()).isEqualTo(io.flinkglm.runtime.constraint.Constraint.Kind.JSON_OBJECT);
+    }
+
+    @Test
+    void anUnsupportedResponseFormatIsRejectedNamingTheKeyword() {
+        TurnPlan plan = planner.plan(new ConversationState(), ChatInput.of(withFormat(
+                "{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{\"type\":\"number\",\"minimum\":1}}}", null, null)));
+
+        assertThat(plan).isInstanceOf(Rejection.class);
+        assertThat(((Rejection) plan).reason()).startsWith("invalid_response_format").contains("'minimum'");
+    }
+
+    @Test
+    void aForcedFunctionCallConstrainsTheArgumentsToItsParametersSchema() {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":" + SCHEMA + "}}]";
+
+        Turn t = turn(new ConversationState(), ChatInput.of(withFormat(null, tools, "get_weather")));
+
+        assertThat(t.constraint()).isNotNull();
+        assertThat(t.constraint().accepts("{\"city\":\"Paris\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isTrue();
+        assertThat(t.constraint().accepts("{\"town\":\"Paris\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isFalse();
+    }
+
     private static Turn turn(ConversationState state, ChatInput input) {
         TurnPlan plan = planner.plan(state, input);
         assertThat(plan).isInstanceOf(Turn.class);

@@ -17,6 +17,9 @@ import org.apache.flink.annotation.PublicEvolving;
  * @param toolChoice {@code auto}, {@code none} or the name of the one function to call; nullable
  * @param priority the engine's priority class, lower served sooner, from {@value #MIN_PRIORITY} to
  *     {@value #MAX_PRIORITY}; nullable: the job's {@code glm.generation.priority}. See {@code RECORDS.md}
+ * @param responseFormat OpenAI-style {@code response_format} as a JSON object string, kept verbatim:
+ *     {@code {"type":"json_object"}} or {@code {"type":"json_schema","json_schema":{"name":..,"schema":{..}}}};
+ *     the answer is then JSON valid under it by construction. Nullable: free text
  */
 @PublicEvolving
 public record Prompt(
@@ -29,7 +32,8 @@ public record Prompt(
         SamplingOverrides sampling,
         String toolChoice,
         Task task,
-        Integer priority)
+        Integer priority,
+        String responseFormat)
         implements WireRecord {
 
     /** The priorities a prompt may ask for; outside them the prompt is a dead letter ({@code invalid_priority}). */
@@ -43,9 +47,16 @@ public record Prompt(
         this(requestId, conversationId, tenant, text, messages, tools, sampling, toolChoice, task, null);
     }
 
+    /** A prompt with free-text output (the record as it was before {@code response_format}). */
+    public Prompt(String requestId, String conversationId, String tenant, String text, List<ChatMessage> messages,
+            String tools, SamplingOverrides sampling, String toolChoice, Task task, Integer priority) {
+        this(requestId, conversationId, tenant, text, messages, tools, sampling, toolChoice, task, priority, null);
+    }
+
     /** This prompt with another priority (null: the job default). */
     public Prompt withPriority(Integer priority) {
-        return new Prompt(requestId, conversationId, tenant, text, messages, tools, sampling, toolChoice, task, priority);
+        return new Prompt(requestId, conversationId, tenant, text, messages, tools, sampling, toolChoice, task, priority,
+                responseFormat);
     }
 
     @Override

@@ -47,6 +47,8 @@ public final class ToolCallValidator {
     /** Declared function name to its compiled parameters schema; null schema = any JSON object. */
     private final Map<String, JsonSchema> functions = new LinkedHashMap<>();
     private final Set<String> builtIns = new LinkedHashSet<>();
+    /** Declared function name to its parameters schema as written (absent: none declared). */
+    private final Map<String, String> parameterSchemas = new LinkedHashMap<>();
 
     /**
      * @param tools OpenAI-style tool definitions ({@code {"type": "function", "function": {name,
@@ -152,6 +154,14 @@ public final class ToolCallValidator {
         return new ValidatedToolCall.Function(name, arguments, raw);
     }
 
+    /**
+     * The {@code parameters} JSON schema of declared function {@code name} as text, for constraining a
+     * forced call's arguments; empty when the function declares none (any object) or is not declared.
+     */
+    public java.util.Optional<String> parametersSchema(String name) {
+        return java.util.Optional.ofNullable(parameterSchemas.get(name));
+    }
+
     private void addFunction(JsonNode tool) {
         JsonNode function = tool.path("function");
         String name = function.path("name").asText("");
@@ -169,6 +179,7 @@ public final class ToolCallValidator {
         if (!parameters.isObject()) {
             throw new IllegalArgumentException("parameters of function '" + name + "' must be a JSON schema object, got " + parameters);
         }
+        parameterSchemas.put(name, parameters.toString());
         try {
             functions.put(name, SCHEMAS.getSchema(parameters));
         } catch (JsonSchemaException | IllegalArgumentException e) {

@@ -7,6 +7,7 @@ import io.flinkglm.runtime.chat.AssistantReply;
 import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.chat.ChatTemplate;
 import io.flinkglm.runtime.chat.Conversation;
+import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.InferenceEngine;
@@ -34,7 +35,8 @@ final class GenerateCommand implements Command {
     @Override
     public String usage() {
         return "generate --model DIR (--tokens IDS | --prompt TEXT | --messages FILE) [--max-tokens N]"
-                + " [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--seed S] [--backend cpu]";
+                + " [--temperature T] [--top-p P] [--top-k K] [--repetition-penalty R] [--seed S] [--backend cpu]"
+                + " [--json-schema FILE | --regex RE | --choice A,B,C]";
     }
 
     @Override
@@ -54,10 +56,17 @@ final class GenerateCommand implements Command {
         Double repetitionPenalty = args.decimal("repetition-penalty");
         long seed = args.longValue("seed", 0);
         String backendName = args.string("backend", "cpu");
+        String schemaFile = args.string("json-schema", null);
+        String regex = args.string("regex", null);
+        String choice = args.string("choice", null);
         args.rejectUnused();
+        Constraint constraint = constraint(schemaFile, regex, choice);
 
         Glm4Model model = Glm4Model.load(dir, new StderrProgress("loading"));
         Glm4Tokenizer tokenizer = hasTokenizer(dir) ? Glm4Tokenizer.load(dir) : null;
+        if (constraint != null && tokenizer == null) {
+            throw new Args.UsageException(dir + " has no tokenizer, which --json-schema, --regex and --choice need");
+        }
         int[] prompt;
         if (tokenIds != null) {
             prompt = tokenIds;
@@ -82,7 +91,7 @@ final class GenerateCommand implements Command {
                             : d.repetitionPenalty() != null ? d.repetitionPenalty() : 1.0)
                     .maxTokens(maxTokens != null ? maxTokens : d.maxNewTokens() != null ? d.maxNewTokens() : 256)
                     .seed(seed)
-                    .stopTokenIds(stopIds(model, tokenizer))
+                    .stopTokenIds(constraint == null ? stopIds(model, tokenizer) : answerStopIds(model, tokenizer))
                     .build();
         } catch (IllegalArgumentException e) {
             // A sampling value out of range came from an option (or generation_config.json): a usage mistake.
@@ -91,8 +100,9 @@ final class GenerateCommand implements Command {
         int blocks = kvBlocks(prompt.length, sampling.maxTokens(), model.config().maxPositions());
         try (Backend backend = Backends.create(backendName, model);
              InferenceEngine engine = InferenceEngine.builder(backend)
-                     .kvBlocks(blocks).blockSize(BLOCK).build()) {
-            GenerationResult r = engine.submit(GenerationRequest.builder("cli", prompt).sampling(sampling).build())
+                     .kvBlocks(blocks).blockSize(BLOCK).tokenizer(tokenizer).build()) {
+            GenerationResult r = engine.submit(GenerationRequest.builder("cli", prompt).sampling(sampling)
+                            .constraint(constraint).build())
                     .result().get();
             return describe(r, tokenizer, prompt.length);
         }
@@ -149,6 +159,37 @@ final class GenerateCommand implements Command {
             timings.put("decode_tokens_per_s", (r.outputTokens().length - 1) / decodeSeconds);
         }
         return out;
+    }
+
+    /**
+     * The output constraint the options ask for, or null. A bad schema, regex or a second constraint
+     * option is a usage mistake (exit 2) naming what is wrong.
+     */
+    private static Constraint constraint(String schemaFile, String regex, String choice) throws java.io.IOException {
+        int given = (schemaFile != null ? 1 : 0) + (regex != null ? 1 : 0) + (choice != null ? 1 : 0);
+        if (given > 1) {
+            throw new Args.UsageException("give at most one of --json-schema, --regex and --choice");
+        }
+        try {
+            if (schemaFile != null) {
+                return Constraint.jsonSchema(readFile(Path.of(schemaFile)));
+            }
+            if (regex != null) {
+                return Constraint.regex(regex);
+            }
+            return choice == null ? null : Constraint.choice(List.of(choice.split(",", -1)));
+        } catch (IllegalArgumentException e) {
+            throw new Args.UsageException(e.getMessage());
+        }
+    }
+
+    /**
+     * The stop ids without {@code <|observation|>}: a constrained output is the answer itself, and
+     * ending it on the tool-call token would make it read as a function call.
+     */
+    private static List<Integer> answerStopIds(Glm4Model model, Glm4Tokenizer tokenizer) {
+        int observation = tokenizer.findSpecialId("<|observation|>").orElse(-1);
+        return stopIds(model, tokenizer).stream().filter(id -> id != observation).toList();
     }
 
     /** GLM-4's stop tokens (from the tokenizer) plus the eos ids of config.json and generation_config.json. */

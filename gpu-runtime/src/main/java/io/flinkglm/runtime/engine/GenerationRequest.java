@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.engine;
 
+import io.flinkglm.runtime.constraint.Constraint;
 import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.Objects;
@@ -26,12 +27,16 @@ import java.util.Optional;
  * @param conversationKey free-form key the caller may use to group turns (the engine does not need it:
  *                        prefix caching finds shared history by content)
  * @param tenant          who the request is served for, for {@link Fairness#FAIR}; null: the one default tenant
+ * @param constraint      what the output must be (JSON schema, regex, choice); null for free text. The
+ *                        engine masks tokens that cannot continue a valid output and allows the stop
+ *                        tokens only once the output is whole; it needs the engine's tokenizer
  */
 @PublicEvolving
 public record GenerationRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                                 long deadlineMillis, String conversationKey, int[] classifyTokenIds,
                                 boolean exportKv, byte[] importedKv, TokenListener listener,
-                                int exportKvFromBlock, KvSnapshot importedKvBlocks, String tenant) {
+                                int exportKvFromBlock, KvSnapshot importedKvBlocks, String tenant,
+                                Constraint constraint) {
 
     public GenerationRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -48,6 +53,10 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         }
         if (exportKvFromBlock < -1) {
             throw new IllegalArgumentException("exportKvFromBlock must be a block index or -1 but is " + exportKvFromBlock);
+        }
+        if (classifyTokenIds != null && constraint != null) {
+            throw new IllegalArgumentException("request " + requestId + " both classifies and constrains its output;"
+                    + " a classification generates no output to constrain");
         }
         if (classifyTokenIds != null && classifyTokenIds.length == 0) {
             throw new IllegalArgumentException("request " + requestId + " asks to classify over no token ids");
@@ -81,6 +90,7 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         private int exportKvFromBlock = -1;
         private TokenListener listener;
         private String tenant;
+        private Constraint constraint;
 
         private Builder(String requestId, int[] promptTokens) {
             this.requestId = Objects.requireNonNull(requestId, "requestId");
@@ -144,6 +154,12 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
             return this;
         }
 
+        /** The output must satisfy {@code constraint}; null (the default) leaves it free. */
+        public Builder constraint(Constraint constraint) {
+            this.constraint = constraint;
+            return this;
+        }
+
         public Builder listener(TokenListener listener) {
             this.listener = listener;
             return this;
@@ -151,7 +167,7 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
 
         public GenerationRequest build() {
             return new GenerationRequest(requestId, promptTokens, sampling, priority, deadlineMillis,
-                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks, tenant);
+                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks, tenant, constraint);
         }
     }
 }

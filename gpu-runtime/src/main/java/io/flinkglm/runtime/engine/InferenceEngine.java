@@ -2,6 +2,8 @@ package io.flinkglm.runtime.engine;
 
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.constraint.TokenTrie;
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import io.flinkglm.runtime.model.ModelConfig;
 import org.apache.flink.annotation.PublicEvolving;
 import org.slf4j.Logger;
@@ -44,6 +46,7 @@ public final class InferenceEngine implements AutoCloseable {
     private final MetricsRecorder metrics = new MetricsRecorder();
     private final EngineMetricsListener metricsListener;
     private final Function<int[], String> detokenizer;
+    private final Glm4Tokenizer tokenizer; // null: constrained requests are refused
     private final int queueCapacity;
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicLong nextId = new AtomicLong();
@@ -57,9 +60,11 @@ public final class InferenceEngine implements AutoCloseable {
         this.config = b.backend.model().config();
         this.blocks = new KvBlockManager(numBlocks, b.blockSize, b.prefixCaching);
         this.scheduler = new Scheduler(blocks, b.maxBatchTokens, b.maxRunningSequences, b.fairness, b.tenantWeights);
-        this.runner = new ModelRunner(b.backend, numBlocks, b.blockSize);
+        this.tokenizer = b.tokenizer;
+        this.runner = new ModelRunner(b.backend, numBlocks, b.blockSize,
+                b.tokenizer == null ? null : TokenTrie.of(b.tokenizer, config.vocabSize()));
         this.metricsListener = b.metricsListener;
-        this.detokenizer = b.detokenizer;
+        this.detokenizer = b.detokenizer != null || b.tokenizer == null ? b.detokenizer : b.tokenizer::decode;
         this.queueCapacity = b.maxQueuedRequests;
         metrics.gauges(0, 0, blocks);
         this.thread = new Thread(this::loop, "glm-engine-" + ENGINES.incrementAndGet());
@@ -182,6 +187,10 @@ public final class InferenceEngine implements AutoCloseable {
         if (!r.sampling().stopStrings().isEmpty() && detokenizer == null) {
             throw new IllegalArgumentException("request " + r.requestId() + " has stop strings but the engine"
                     + " has no detokenizer; build it with detokenizer(tokenizer::decode)");
+        }
+        if (r.constraint() != null && tokenizer == null) {
+            throw new IllegalArgumentException("request " + r.requestId() + " has an output constraint but the engine"
+                    + " has no tokenizer to map it onto tokens; build it with tokenizer(tokenizer)");
         }
         if (r.importedKv() == null && r.importedKvBlocks() == null) {
             return null;
@@ -323,6 +332,15 @@ public final class InferenceEngine implements AutoCloseable {
             return;
         }
         s.append(token);
+        if (s.request.constraint() != null) {
+            s.constraintState = s.request.constraint().advance(s.constraintState, tokenizer.tokenBytes(token));
+            if (s.constraintState < 0) {
+                // The sampler only draws masked-in tokens, so this is an engine bug: stop before more harm.
+                finish(s, GenerationResult.FinishReason.ERROR, "token " + token + " broke the output constraint "
+                        + s.request.constraint(), -1, null);
+                return;
+            }
+        }
         if (s.request.listener() != null) {
             try {
                 s.request.listener().onToken(s.request.requestId(), token, s.outputCount() - 1);
@@ -343,6 +361,12 @@ public final class InferenceEngine implements AutoCloseable {
                     return;
                 }
             }
+        }
+        if (s.request.constraint() != null && p.stopTokenIds().isEmpty()
+                && !s.request.constraint().canContinue(s.constraintState)) {
+            // Whole and nothing can follow; with stop tokens the next step may draw only them.
+            finish(s, GenerationResult.FinishReason.STOP, null, -1, null);
+            return;
         }
         if (s.outputCount() >= p.maxTokens() || s.length >= config.maxPositions()) {
             finish(s, GenerationResult.FinishReason.LENGTH, null, -1, null);
@@ -420,6 +444,7 @@ public final class InferenceEngine implements AutoCloseable {
         private int maxQueuedRequests = 1024;
         private boolean prefixCaching = true;
         private Function<int[], String> detokenizer;
+        private Glm4Tokenizer tokenizer;
         private EngineMetricsListener metricsListener;
         private Fairness fairness = Fairness.FAIR;
         private Map<String, Double> tenantWeights = Map.of();
@@ -469,6 +494,15 @@ public final class InferenceEngine implements AutoCloseable {
         /** Needed only for requests with stop strings. */
         public Builder detokenizer(Function<int[], String> detokenizer) {
             this.detokenizer = detokenizer;
+            return this;
+        }
+
+        /**
+         * The model's tokenizer: needed for requests with an output {@link io.flinkglm.runtime.constraint.Constraint}
+         * (their masks walk its tokens' bytes), and the detokenizer for stop strings unless one is set.
+         */
+        public Builder tokenizer(Glm4Tokenizer tokenizer) {
+            this.tokenizer = tokenizer;
             return this;
         }
 

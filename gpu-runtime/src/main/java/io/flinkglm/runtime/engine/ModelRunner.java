@@ -3,6 +3,8 @@ package io.flinkglm.runtime.engine;
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
 import io.flinkglm.runtime.backend.SequenceChunk;
+import io.flinkglm.runtime.constraint.Constraint;
+import io.flinkglm.runtime.constraint.TokenTrie;
 import io.flinkglm.runtime.model.Glm4Model;
 
 import java.util.ArrayList;
@@ -15,7 +17,7 @@ import java.util.stream.IntStream;
  * memory; knows nothing of queues or requests.
  *
  * <pre>{@code
- * ModelRunner runner = new ModelRunner(backend, 1024, 16);
+ * ModelRunner runner = new ModelRunner(backend, 1024, 16, TokenTrie.of(tokenizer, vocabSize));
  * ModelRunnerOutput out = runner.execute(scheduler.schedule(now));
  * }</pre>
  */
@@ -24,9 +26,11 @@ final class ModelRunner implements AutoCloseable {
 
     private final Backend backend;
     private final KvCache kv;
+    private final TokenTrie vocabulary; // for constrained requests; null when the engine has no tokenizer
 
-    ModelRunner(Backend backend, int numBlocks, int blockSize) {
+    ModelRunner(Backend backend, int numBlocks, int blockSize, TokenTrie vocabulary) {
         this.backend = backend;
+        this.vocabulary = vocabulary;
         this.kv = backend.newKvCache(numBlocks, blockSize);
     }
 
@@ -66,9 +70,13 @@ final class ModelRunner implements AutoCloseable {
                         backend.model().dir() != null ? backend.model().dir() : "the model"));
                 return;
             }
-            drawn[i] = s.classifyTokenIds() != null
-                    ? new ModelRunnerOutput.Sampled(c.sequenceId(), -1, Sampler.restrictedSoftmax(last, s.classifyTokenIds()), null)
-                    : new ModelRunnerOutput.Sampled(c.sequenceId(), Sampler.sample(last, s.params(), s.history(), s.position()), null, null);
+            if (s.classifyTokenIds() != null) {
+                drawn[i] = new ModelRunnerOutput.Sampled(c.sequenceId(), -1, Sampler.restrictedSoftmax(last, s.classifyTokenIds()), null);
+            } else if (s.constraint() != null) {
+                drawn[i] = sampleConstrained(c.sequenceId(), last, s);
+            } else {
+                drawn[i] = new ModelRunnerOutput.Sampled(c.sequenceId(), Sampler.sample(last, s.params(), s.history(), s.position()), null, null);
+            }
         });
         List<ModelRunnerOutput.Sampled> sampled = new ArrayList<>();
         for (ModelRunnerOutput.Sampled d : drawn) {
@@ -77,6 +85,30 @@ final class ModelRunner implements AutoCloseable {
             }
         }
         return new ModelRunnerOutput(sampled);
+    }
+
+    /**
+     * A draw among the tokens that continue the constraint's output. The mask is a function of the
+     * automaton state alone, which the sequence's own output determines, so batching cannot change it.
+     */
+    private ModelRunnerOutput.Sampled sampleConstrained(long sequenceId, float[] logits, SchedulerOutput.Sample s) {
+        Constraint constraint = s.constraint();
+        int state = s.constraintState();
+        long[] allowed = constraint.allowedTokens(state, vocabulary);
+        boolean complete = constraint.isComplete(state);
+        boolean any = complete && !s.params().stopTokenIds().isEmpty();
+        for (int w = 0; w < allowed.length && !any; w++) {
+            any = allowed[w] != 0;
+        }
+        if (!any) {
+            // Cannot happen for a compiled constraint over a byte-level vocabulary (every byte is a token
+            // and every automaton state can still finish); if it does, the request ends rather than
+            // emitting a token the constraint forbids.
+            return ModelRunnerOutput.Sampled.failed(sequenceId, "no token of the vocabulary continues the output"
+                    + " under constraint " + constraint + " at position " + s.position());
+        }
+        return new ModelRunnerOutput.Sampled(sequenceId,
+                Sampler.sample(logits, s.params(), s.history(), s.position(), allowed, complete), null, null);
     }
 
     /**

@@ -27,7 +27,24 @@ public final class Sampler {
      * @param position    position the drawn token will occupy (usually {@code history.length})
      */
     public static int sample(float[] logits, SamplingParams p, int[] history, int position) {
+        return sample(logits, p, history, position, null, false);
+    }
+
+    /**
+     * As {@link #sample(float[], SamplingParams, int[], int)}, drawing only among {@code allowed}
+     * tokens: the others get logit -inf before the penalty, temperature, top-k and top-p, so those
+     * see the constrained distribution (as vLLM's structured output applies its bitmask first). The
+     * request's stop tokens are allowed exactly when {@code stopAllowed}, whatever the bit set says.
+     *
+     * @param allowed     bit set over token ids ({@code allowed[id >>> 6] & (1L << id)}); null: all
+     * @param stopAllowed whether a stop token may end the output now (ignored when {@code allowed} is null)
+     */
+    public static int sample(float[] logits, SamplingParams p, int[] history, int position, long[] allowed,
+                             boolean stopAllowed) {
         float[] x = logits.clone();
+        if (allowed != null) {
+            applyMask(x, allowed, p.stopTokenIds(), stopAllowed);
+        }
         if (p.repetitionPenalty() != 1) {
             applyRepetitionPenalty(x, history, (float) p.repetitionPenalty());
         }
@@ -71,7 +88,28 @@ public final class Sampler {
                 return candidates[i];
             }
         }
-        return candidates[keep - 1]; // u rounded up to sum: the last kept candidate
+        for (int i = keep - 1; i > 0; i--) { // u rounded up to sum: the last kept candidate that can be drawn
+            if (e[candidates[i]] > 0) {
+                return candidates[i];
+            }
+        }
+        return candidates[0];
+    }
+
+    /** Sets every token that {@code allowed} leaves out to -inf; stop tokens follow {@code stopAllowed}. */
+    static void applyMask(float[] x, long[] allowed, java.util.List<Integer> stopTokenIds, boolean stopAllowed) {
+        float[] original = stopAllowed ? x.clone() : null;
+        for (int i = 0; i < x.length; i++) {
+            int word = i >>> 6;
+            if (word >= allowed.length || (allowed[word] & (1L << i)) == 0) {
+                x[i] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        for (int stop : stopTokenIds) {
+            if (stop >= 0 && stop < x.length) {
+                x[stop] = stopAllowed ? original[stop] : Float.NEGATIVE_INFINITY;
+            }
+        }
     }
 
     /**

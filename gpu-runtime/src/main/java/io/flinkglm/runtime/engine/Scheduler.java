@@ -347,7 +347,8 @@ final class Scheduler {
     private SchedulerOutput.Chunk chunk(Sequence s, int n) {
         int end = s.numComputed + n;
         SchedulerOutput.Sample sample = end < s.length ? null : new SchedulerOutput.Sample(
-                s.request.sampling(), s.tokens(0, s.length), s.length, s.request.classifyTokenIds());
+                s.request.sampling(), s.tokens(0, s.length), s.length, s.request.classifyTokenIds(),
+                s.request.constraint(), s.constraintState);
         return new SchedulerOutput.Chunk(s.id, s.tokens(s.numComputed, end), s.numComputed,
                 blocks.blockTable(s.id), sample);
     }

@@ -31,8 +31,12 @@ record SchedulerOutput(List<Chunk> chunks, List<BlockImport> imports, List<Rejec
     record Chunk(long sequenceId, int[] tokens, int startPosition, int[] blockTable, Sample sample) {
     }
 
-    /** How to turn the chunk's last logits into a token (or class probabilities). */
-    record Sample(SamplingParams params, int[] history, int position, int[] classifyTokenIds) {
+    /**
+     * How to turn the chunk's last logits into a token (or class probabilities); with a
+     * {@code constraint}, only tokens that continue its output from {@code constraintState}.
+     */
+    record Sample(SamplingParams params, int[] history, int position, int[] classifyTokenIds,
+                  io.flinkglm.runtime.constraint.Constraint constraint, int constraintState) {
     }
 
     /** Block {@code sourceBlock} of imported KV bytes goes into KV block {@code targetBlock}. */

@@ -36,6 +36,7 @@ final class Sequence {
     long firstTokenStep;                // the step that produced its first token; 0 until then
     long firstTokenNanos;
     long lastTokenNanos;
+    int constraintState;                // the constraint's automaton state after the output; unused without one
 
     Sequence(long id, GenerationRequest request, KvTransfer.Imported imported, long submitNanos) {
         this.id = id;
@@ -46,6 +47,7 @@ final class Sequence {
         this.tokens = Arrays.copyOf(request.promptTokens(),
                 promptLength + Math.min(request.sampling().maxTokens(), 256));
         this.length = promptLength;
+        this.constraintState = request.constraint() == null ? 0 : request.constraint().startState();
     }
 
     String tenant() {

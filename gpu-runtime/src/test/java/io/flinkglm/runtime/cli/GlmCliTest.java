@@ -93,6 +93,46 @@ class GlmCliTest {
     }
 
     @Test
+    void generateWithAJsonSchemaPrintsJsonThatHasTheSchemasShape() throws Exception {
+        Path schema = models.resolve("schema.json");
+        Files.writeString(schema, "{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"},"
+                + "\"level\":{\"enum\":[\"low\",\"high\"]}},\"required\":[\"ok\",\"level\"],\"additionalProperties\":false}");
+
+        Run r = glm("", "generate", "--model", tiny.toString(), "--prompt", "status?", "--max-tokens", "64",
+                "--temperature", "1", "--seed", "4", "--json-schema", schema.toString());
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.json().get("finish_reason").asText()).isEqualTo("stop");
+        JsonNode answer = JSON.readTree(r.json().get("text").asText());
+        assertThat(answer.get("ok").isBoolean()).isTrue();
+        assertThat(answer.get("level").asText()).isIn("low", "high");
+    }
+
+    @Test
+    void generateWithAChoicePrintsOneOfTheOptions() throws Exception {
+        Run r = glm("", "generate", "--model", tiny.toString(), "--prompt", "pick", "--max-tokens", "16",
+                "--temperature", "1", "--seed", "2", "--choice", "alpha,beta,gamma");
+
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.json().get("text").asText()).isIn("alpha", "beta", "gamma");
+    }
+
+    @Test
+    void anUnsupportedConstraintIsAUsageMistakeNamingIt() throws Exception {
+        Path schema = models.resolve("bad-schema.json");
+        Files.writeString(schema, "{\"type\":\"number\",\"minimum\":0}");
+
+        Run badSchema = glm("", "generate", "--model", tiny.toString(), "--prompt", "x", "--json-schema", schema.toString());
+        Run badRegex = glm("", "generate", "--model", tiny.toString(), "--prompt", "x", "--regex", "(a)\\1");
+        Run both = glm("", "generate", "--model", tiny.toString(), "--prompt", "x", "--regex", "a", "--choice", "a,b");
+
+        assertThat(badSchema.code()).isEqualTo(2);
+        assertThat(badSchema.err()).contains("'minimum'");
+        assertThat(badRegex.code()).isEqualTo(2);
+        assertThat(both.code()).isEqualTo(2);
+    }
+
+    @Test
     void tokenizeThenDetokenizeRoundTripsAndSpecialsNeedTheFlag() throws Exception {
         String text = "Hello 世界 <|user|> 🚀";
         Run ids = glm(text, "tokenize", "--model", tiny.toString());
