@@ -53,7 +53,7 @@ public final class CpuMatmulPeak {
         int panels = matrices[0].panels();
         int tasks = (panels + PANELS_PER_TASK - 1) / PANELS_PER_TASK;
         double best = 0;
-        try (Parallel pool = new Parallel(Parallel.defaultThreads())) { // as many threads as a backend gets
+        try (Parallel pool = new Parallel(Parallel.machineThreads())) { // as many threads as a backend alone gets, even while the bench's backend is open
             for (int round = 0; round < 5; round++) { // round 0 compiles the kernels, outside the figure
                 long start = System.nanoTime();
                 for (int i = 0; i < products; i++) {

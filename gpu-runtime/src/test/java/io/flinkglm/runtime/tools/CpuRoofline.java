@@ -31,7 +31,7 @@ public final class CpuRoofline {
         for (int round = 0; round < 4; round++) {
             System.out.printf("fma peak, one core: %.0f GFLOPS; 16-token bf16 product on %d threads:"
                             + " %.0f GFLOPS weights in L2, %.0f GFLOPS streamed%n",
-                    fmaPeak(), Parallel.defaultThreads(), CpuMatmulPeak.gflops(true, 1, STREAMED),
+                    fmaPeak(), Parallel.machineThreads(), CpuMatmulPeak.gflops(true, 1, STREAMED),
                     CpuMatmulPeak.gflops(true, STREAMED, STREAMED));
         }
     }

@@ -106,6 +106,15 @@ public final class Parallel implements AutoCloseable {
         return Math.max(1, Runtime.getRuntime().availableProcessors() / (OPEN.get() + 1));
     }
 
+    /**
+     * The threads one backend alone gets on this machine ({@code -Dflinkglm.threads=N}, else every
+     * core), whatever pools are open: what a probe that measures the machine for that backend uses.
+     */
+    public static int machineThreads() {
+        Integer forced = Integer.getInteger("flinkglm.threads");
+        return Math.max(1, forced != null ? forced : Runtime.getRuntime().availableProcessors());
+    }
+
     /** Threads that run a {@link #forEach}, the caller's included. */
     public int threads() {
         return threads;
