@@ -195,11 +195,6 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                 continue;
             }
             Turn turn = (Turn) plan;
-            Optional<String> badPriority = TenantScheduling.priorityViolation(head.prompt);
-            if (badPriority.isPresent()) {
-                deadLetter(head, new Rejection(DeadLetter.Stage.SUBMIT, badPriority.get()));
-                continue;
-            }
             // A tool result carries no tenant or priority: its turn runs as the default tenant at the job default.
             GenerationRequest.Builder request = GenerationRequest.builder(
                             turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())

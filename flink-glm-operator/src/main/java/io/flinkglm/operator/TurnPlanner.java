@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Prompt;
 import io.flinkglm.records.SamplingOverrides;
 import io.flinkglm.records.Task;
@@ -21,6 +22,7 @@ import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.ReadableConfig;
@@ -75,6 +77,10 @@ final class TurnPlanner {
         List<String> badSampling = samplingViolations(prompt.sampling());
         if (!badSampling.isEmpty()) {
             return Rejection.plan("invalid_sampling", String.join("; ", badSampling));
+        }
+        Optional<String> badPriority = TenantScheduling.priorityViolation(prompt);
+        if (badPriority.isPresent()) {
+            return new Rejection(DeadLetter.Stage.PLAN, badPriority.get());
         }
         if (prompt.task() == Task.COMPLETE) {
             if (prompt.text() == null) {

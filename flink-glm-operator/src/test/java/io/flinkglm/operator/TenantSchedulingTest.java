@@ -57,7 +57,7 @@ class TenantSchedulingTest {
                 ChatInput.of(plain.withPriority(-3))), letters);
 
         assertThat(letters).singleElement().satisfies(d -> {
-            assertThat(d.stage()).isEqualTo(DeadLetter.Stage.SUBMIT);
+            assertThat(d.stage()).isEqualTo(DeadLetter.Stage.PLAN);
             assertThat(d.reason()).startsWith("invalid_priority: priority 5000 is outside -1000..1000");
         });
         assertThat(withPriority).isEqualTo(withoutPriority).containsOnlyKeys("a");
