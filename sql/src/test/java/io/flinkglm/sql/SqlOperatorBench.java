@@ -27,11 +27,12 @@ import java.util.List;
 /**
  * A benchmark, not a test: {@code OperatorBench}'s prompts (greedy, one conversation each) through
  * {@code ML_PREDICT} and through the chat operator, alternating per round, each a job of parallelism 1 on a
- * local MiniCluster with the same in-flight capacity. Tokens/s of each side count the whole job (submit to
- * last row collected), the only window both sides can measure; the model stays loaded across jobs (the
- * bench holds a lease on the SQL provider's shared engine), so neither side pays for loading it. The mean
- * batch is the SQL engine's output tokens per engine step during the SQL job, from {@link EngineMetrics}
- * ({@code generatedTokens} and {@code steps} before and after).
+ * local MiniCluster with the same in-flight capacity, on one engine: both sides use the TaskManager's shared
+ * engine ({@link GlmOptions#SHARED_ENGINE}, as the SQL provider always does), and the bench holds a lease on
+ * it, so neither side pays for loading the model or sizing the KV pool. Tokens/s of each side count the
+ * whole job (submit to last row collected), the only window both sides can measure. The mean batch is the
+ * engine's output tokens per step during each side's job, from {@link EngineMetrics} ({@code generatedTokens}
+ * and {@code steps} before and after).
  *
  * <pre>{@code
  * mvn -q -pl sql -am test-compile dependency:build-classpath -DskipTests \
@@ -40,7 +41,8 @@ import java.util.List;
  *     -cp sql/target/test-classes:sql/target/classes:$(cat /tmp/cp.txt) \
  *     io.flinkglm.sql.SqlOperatorBench models/small --prompts 32 --max-tokens 32 --capacity 16 --rounds 3
  * }</pre>
- * Prints one JSON object: per round, tokens/s of each side, their ratio and the SQL run's mean batch.
+ * Prints one JSON object: per round, tokens/s of each side, their ratio and each side's mean batch. The
+ * {@code CollectResultFetcher} warnings after each job are the local MiniCluster shutting down first.
  */
 final class SqlOperatorBench {
     private static final MemorySize KV = MemorySize.ofMebiBytes(256);
@@ -62,7 +64,7 @@ final class SqlOperatorBench {
         shared.set(GlmOptions.BACKEND, "cpu");
         shared.set(GlmOptions.KV_CACHE_BYTES, KV.getBytes());
         shared.set(GlmOptions.SHARED_ENGINE, true);
-        try (GlmWorker sqlEngine = GlmWorker.acquire(shared, "sql-operator-bench")) {
+        try (GlmWorker engine = GlmWorker.acquire(shared, "sql-operator-bench")) {
             // A first pass of each side compiles the kernels and loads Flink's classes.
             List<String> warmUp = texts.subList(0, Math.min(capacity, texts.size()));
             runSql(model, warmUp, maxTokens, capacity);
@@ -71,19 +73,19 @@ final class SqlOperatorBench {
             List<String> roundJson = new ArrayList<>();
             double[] ratios = new double[rounds];
             for (int round = 0; round < rounds; round++) {
-                EngineMetrics before = sqlEngine.engine().metrics();
+                EngineMetrics before = engine.engine().metrics();
                 double[] sql = runSql(model, texts, maxTokens, capacity);
-                EngineMetrics after = sqlEngine.engine().metrics();
-                double meanBatch = (double) (after.generatedTokens() - before.generatedTokens())
-                        / Math.max(1, after.steps() - before.steps());
+                EngineMetrics between = engine.engine().metrics();
                 double[] operator = runOperator(model, texts, maxTokens, capacity);
+                EngineMetrics after = engine.engine().metrics();
                 double sqlRate = sql[0] / sql[1];
                 double operatorRate = operator[0] / operator[1];
                 ratios[round] = sqlRate / operatorRate;
                 roundJson.add(String.format("{\"sql_tokens\": %d, \"sql_tokens_per_s\": %.2f, \"operator_tokens\": %d,"
                                 + " \"operator_tokens_per_s\": %.2f, \"sql_to_operator\": %.3f,"
-                                + " \"sql_engine_mean_batch\": %.2f}", (long) sql[0], sqlRate, (long) operator[0],
-                        operatorRate, ratios[round], meanBatch));
+                                + " \"sql_mean_batch\": %.2f, \"operator_mean_batch\": %.2f}", (long) sql[0], sqlRate,
+                        (long) operator[0], operatorRate, ratios[round], meanBatch(before, between),
+                        meanBatch(between, after)));
                 System.err.println("sql-operator-bench: round " + (round + 1) + " " + roundJson.get(round));
             }
             double[] sorted = ratios.clone();
@@ -92,6 +94,11 @@ final class SqlOperatorBench {
                             + " \"sql_to_operator_median\": %.3f}%n",
                     prompts, maxTokens, capacity, String.join(", ", roundJson), sorted[rounds / 2]);
         }
+    }
+
+    /** Output tokens per engine step between two snapshots. */
+    private static double meanBatch(EngineMetrics from, EngineMetrics to) {
+        return (double) (to.generatedTokens() - from.generatedTokens()) / Math.max(1, to.steps() - from.steps());
     }
 
     /** {output tokens, seconds} of one ML_PREDICT job over the prompts. */
@@ -124,6 +131,7 @@ final class SqlOperatorBench {
         conf.set(GlmOptions.CAPACITY, capacity);
         conf.set(GlmOptions.MAX_TOKENS, maxTokens);
         conf.set(GlmOptions.KV_CACHE_BYTES, KV.getBytes());
+        conf.set(GlmOptions.SHARED_ENGINE, true);
         List<Prompt> inputs = new ArrayList<>();
         for (int i = 0; i < texts.size(); i++) {
             inputs.add(new Prompt("bench-" + i, "conv-" + i, null, texts.get(i), null, null,
