@@ -19,14 +19,18 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -51,12 +55,64 @@ class ExactlyOnceITCase {
     @Test
     void injectedFailuresNeitherLoseNorDuplicateAnyAnswer() throws Exception {
         Configuration glm = TinyGlm.config(KAFKA.model());
-        String prompts = KAFKA.topic("prompts");
-        String completions = KAFKA.topic("completions");
         List<ChatInput> inputs = TinyGlm.conversations("eo", CONVERSATIONS, TURNS);
+
+        List<Completion> committed = runWithFailures(glm, inputs, "eo", FAILURES);
+
+        assertThat(GlmChatOperatorITCase.answers(committed)).isEqualTo(GlmChatOperatorITCase.expected(glm, inputs));
+    }
+
+    /**
+     * Conversations far longer than the context window, sampled at temperature 0.8: where each turn cuts its
+     * history, and so every token after the first cut, must come out the same when the job is replayed after
+     * failures, because the cut depends on the conversation's state alone.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GlmOptions.ContextOverflow.class, names = {"TRUNCATE_OLDEST", "RESET"})
+    void aContextPolicyCutsTheSameTurnsWhenReplayedAfterFailures(GlmOptions.ContextOverflow policy) throws Exception {
+        Configuration glm = TinyGlm.config(KAFKA.model());
+        glm.set(GlmOptions.MAX_CONTEXT_TOKENS, 96);
+        glm.set(GlmOptions.CONTEXT_OVERFLOW, policy);
+        glm.set(GlmOptions.TEMPERATURE, 0.8);
+        String name = "long-" + policy.name().toLowerCase(Locale.ROOT).replace('_', '-');
+        List<ChatInput> inputs = TinyGlm.conversations(name, 4, 18);
+
+        List<Completion> clean = runWithFailures(glm, inputs, name + "-clean", 0);
+        List<Completion> replayed = runWithFailures(glm, inputs, name + "-failing", FAILURES);
+
+        // At temperature 0.8 the random model now and then emits a function call instead of text.
+        assertThat(clean).as("turns answered with text").hasSizeGreaterThan(inputs.size() * 9 / 10);
+        if (policy == GlmOptions.ContextOverflow.RESET) {
+            assertThat(clean).filteredOn(Completion::contextReset).as("turns that started over").isNotEmpty();
+        } else {
+            assertThat(clean).extracting(Completion::contextTurnsDropped).as("turns dropped per turn")
+                    .anySatisfy(dropped -> assertThat(dropped).isPositive());
+        }
+        assertThat(byRequest(replayed)).isEqualTo(byRequest(clean));
+    }
+
+    /** What of a completion a replay must reproduce: its text, its token counts and its context cut. */
+    private static Map<String, List<Object>> byRequest(List<Completion> completions) {
+        Map<String, List<Object>> byRequest = new TreeMap<>();
+        for (Completion c : completions) {
+            List<Object> seen = byRequest.put(c.requestId(), List.of(c.text(), c.promptTokens(), c.completionTokens(),
+                    c.contextTurnsDropped(), c.contextReset()));
+            assertThat(seen).as("answers to %s", c.requestId()).isNull();
+        }
+        return byRequest;
+    }
+
+    /**
+     * Runs the chat job over {@code inputs} with {@code failures} failures injected between checkpoints and
+     * returns what a read_committed consumer sees on its completions topic.
+     */
+    private static List<Completion> runWithFailures(Configuration glm, List<ChatInput> inputs, String name,
+                                                    int failures) throws Exception {
+        String prompts = KAFKA.topic(name + "-prompts");
+        String completions = KAFKA.topic(name + "-completions");
         Map<TopicPartition, Long> ends = new HashMap<>();
         inputs.forEach(in -> ends.merge(ChatTopics.partitionOf(prompts, in), 1L, Long::sum));
-        FailingMap.arm(new Random(SEED), inputs.size());
+        FailingMap.arm(new Random(SEED), inputs.size(), failures);
 
         JobClient job = start(glm, prompts, completions, OffsetsInitializer.offsets(ends));
         // Prompts arrive in six batches, each after a checkpoint completed: the failures then fall
@@ -70,10 +126,9 @@ class ExactlyOnceITCase {
         }
         job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 
-        assertThat(FailingMap.FAILED.get()).as("failures injected at records %s", FailingMap.POINTS).isEqualTo(FAILURES);
-        assertThat(GlmWorker.openEngines()).as("engines left open by %d failed attempts", FAILURES).isZero();
-        List<Completion> committed = TOPICS.readCommitted(completions);
-        assertThat(GlmChatOperatorITCase.answers(committed)).isEqualTo(GlmChatOperatorITCase.expected(glm, inputs));
+        assertThat(FailingMap.FAILED.get()).as("failures injected at records %s", FailingMap.POINTS).isEqualTo(failures);
+        assertThat(GlmWorker.openEngines()).as("engines left open by %d failed attempts", failures).isZero();
+        return TOPICS.readCommitted(completions);
     }
 
     private static JobClient start(Configuration glm, String prompts, String completions,
@@ -107,12 +162,12 @@ class ExactlyOnceITCase {
         static final AtomicInteger CHECKPOINTS = new AtomicInteger();
         static final Set<Integer> POINTS = new TreeSet<>();
 
-        static void arm(Random random, int records) {
+        static void arm(Random random, int records, int failures) {
             SEEN.set(0);
             FAILED.set(0);
             CHECKPOINTS.set(0);
             POINTS.clear();
-            while (POINTS.size() < FAILURES) {
+            while (POINTS.size() < failures) {
                 POINTS.add(4 + random.nextInt(records - 6));
             }
         }
