@@ -26,15 +26,12 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A SQL script run by Flink's own SQL client ({@code sql-client.sh gateway -e host:port -f script.sql})
- * through Flink's SQL gateway to a MiniCluster, with the provider on the classpath as a user's {@code lib/}
- * puts it: {@code CREATE MODEL} and {@code ML_PREDICT} answer as the engine alone does. The answers are
- * compared by a prefix of their MD5 (a SQL built-in): the tiny model's text is not printable and the
- * tableau view cuts a column at 30 characters.
- *
- * <p>Gateway mode, not embedded: the embedded client parses Python options through flink-python (a
- * distribution's {@code opt/}, 42 MB, not on Maven Central at 2.2.1); embedded mode starts this same
- * gateway in-process, so the statements take the same path.
+ * A SQL script run by Flink's own SQL client to a MiniCluster, with the provider on the classpath as a user's
+ * {@code lib/} puts it: {@code CREATE MODEL} and {@code ML_PREDICT} answer as the engine alone does. Both of the
+ * client's modes: embedded ({@code sql-client.sh -f script.sql}, the client starts its gateway in-process) and
+ * gateway ({@code sql-client.sh gateway -e host:port -f script.sql}, against a running SQL gateway). The answers
+ * are compared by a prefix of their MD5 (a SQL built-in): the tiny model's text is not printable and the tableau
+ * view cuts a column at 30 characters.
  */
 class SqlClientScriptITCase {
     private static final int MAX_TOKENS = 6;
@@ -47,18 +44,23 @@ class SqlClientScriptITCase {
     Path dir;
 
     @Test
-    void aScriptRunByTheSqlClientAnswersWithTheGlmProvider() throws Exception {
+    void aScriptRunByTheEmbeddedSqlClientAnswersWithTheGlmProvider() throws Exception {
         Path model = TinyModel.write(dir.resolve("tiny"), DType.BF16, 16);
-        Path script = Files.writeString(dir.resolve("chat.sql"), String.join("\n",
-                "SET 'sql-client.execution.result-mode' = 'tableau';",
-                "CREATE TEMPORARY MODEL chat INPUT (prompt STRING) OUTPUT (response STRING, completion_tokens INT)",
-                "  WITH ('provider' = 'glm', 'model.path' = '" + model + "', 'backend' = 'cpu', 'task' = 'chat',",
-                "        'max-tokens' = '" + MAX_TOKENS + "', 'kv-cache-bytes' = '16mb');",
-                "CREATE TEMPORARY VIEW prompts AS SELECT id, CAST(prompt AS STRING) AS prompt",
-                "  FROM (VALUES (1, 'hello there'), (2, 'tell me a story')) AS t(id, prompt);",
-                "SELECT id, completion_tokens, SUBSTR(MD5(response), 1, 24) AS digest",
-                "  FROM ML_PREDICT(TABLE prompts, MODEL chat, DESCRIPTOR(prompt));",
-                ""));
+        Configuration cluster = CLUSTER.getClientConfiguration();
+        // What a user's config.yaml would say about the session cluster, here as the client's -D options.
+        String printed = SqlClientInMemory.run("embedded",
+                "-D", DeploymentOptions.TARGET.key() + "=remote",
+                "-D", RestOptions.ADDRESS.key() + "=" + cluster.get(RestOptions.ADDRESS),
+                "-D", RestOptions.PORT.key() + "=" + cluster.get(RestOptions.PORT),
+                "-f", script(model).toUri().toString(), "-hist", dir.resolve("history").toString());
+
+        assertAnsweredAsTheEngineAlone(printed, model);
+    }
+
+    @Test
+    void aScriptRunByTheSqlClientThroughAGatewayAnswersWithTheGlmProvider() throws Exception {
+        Path model = TinyModel.write(dir.resolve("tiny"), DType.BF16, 16);
+        Path script = script(model);
         Configuration gatewayConfig = new Configuration(CLUSTER.getClientConfiguration());
         gatewayConfig.set(DeploymentOptions.TARGET, "remote");
         String printed;
@@ -76,6 +78,23 @@ class SqlClientScriptITCase {
             }
         }
 
+        assertAnsweredAsTheEngineAlone(printed, model);
+    }
+
+    private Path script(Path model) throws Exception {
+        return Files.writeString(dir.resolve("chat.sql"), String.join("\n",
+                "SET 'sql-client.execution.result-mode' = 'tableau';",
+                "CREATE TEMPORARY MODEL chat INPUT (prompt STRING) OUTPUT (response STRING, completion_tokens INT)",
+                "  WITH ('provider' = 'glm', 'model.path' = '" + model + "', 'backend' = 'cpu', 'task' = 'chat',",
+                "        'max-tokens' = '" + MAX_TOKENS + "', 'kv-cache-bytes' = '16mb');",
+                "CREATE TEMPORARY VIEW prompts AS SELECT id, CAST(prompt AS STRING) AS prompt",
+                "  FROM (VALUES (1, 'hello there'), (2, 'tell me a story')) AS t(id, prompt);",
+                "SELECT id, completion_tokens, SUBSTR(MD5(response), 1, 24) AS digest",
+                "  FROM ML_PREDICT(TABLE prompts, MODEL chat, DESCRIPTOR(prompt));",
+                ""));
+    }
+
+    private static void assertAnsweredAsTheEngineAlone(String printed, Path model) throws Exception {
         try (EngineAlone reference = new EngineAlone(model)) {
             assertThat(printed).doesNotContain("[ERROR]")
                     .contains(md5(reference.chat("hello there", 0, 0, MAX_TOKENS)))
