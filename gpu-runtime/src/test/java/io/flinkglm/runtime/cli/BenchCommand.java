@@ -95,21 +95,21 @@ public final class BenchCommand implements Command {
             DecodeRoofline roofline = new DecodeRoofline(measured, peakGflops);
             // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
-            backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
+            backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
             for (int i = 0; i < 4; i++) {
-                backend.forward(kv, List.of(new SequenceChunk(new int[] {i}, promptTokens + i, table, false)));
+                backend.forwardLogits(kv, List.of(new SequenceChunk(new int[] {i}, promptTokens + i, table, false)));
             }
 
             System.err.println("bench: prefill of " + promptTokens + " tokens");
             long t0 = System.nanoTime();
-            float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+            float[] logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
             double prefillSeconds = (System.nanoTime() - t0) / 1e9;
 
             System.err.println("bench: decode of " + decodeTokens + " tokens at batch 1");
             long t1 = System.nanoTime();
             for (int i = 0; i < decodeTokens; i++) {
                 int next = Sampler.argmax(logits);
-                logits = backend.forward(kv, List.of(
+                logits = backend.forwardLogits(kv, List.of(
                         new SequenceChunk(new int[] {next}, promptTokens + i, table, false)))[0][0];
             }
             double decodeSeconds = (System.nanoTime() - t1) / 1e9;
@@ -229,7 +229,7 @@ public final class BenchCommand implements Command {
                 int token = (int) ((31L * s + 7L * (i + 1)) % vocab);
                 chunks.add(new SequenceChunk(new int[] {token}, sharedBlocks * BLOCK + i + 1, tables[s], false));
             }
-            backend.forward(kv, chunks);
+            backend.forwardLogits(kv, chunks);
         }
         return (System.nanoTime() - start) / 1e9 / steps;
     }

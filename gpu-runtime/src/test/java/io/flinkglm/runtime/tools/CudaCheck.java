@@ -103,8 +103,8 @@ public final class CudaCheck {
         try (KvCache g = gpu.newKvCache(8, BLOCK); KvCache c = cpu.newKvCache(8, BLOCK)) {
             List<SequenceChunk> step = List.of(new SequenceChunk(longPrompt, 0, tableA, true),
                     new SequenceChunk(shortPrompt, 0, tableB, true));
-            float[][][] gl = gpu.forward(g, step);
-            float[][][] cl = cpu.forward(c, step);
+            float[][][] gl = gpu.forwardLogits(g, step);
+            float[][][] cl = cpu.forwardLogits(c, step);
             for (int s = 0; s < step.size(); s++) {
                 for (int r = 0; r < cl[s].length; r++) {
                     worst = Math.max(worst, relativeError(gl[s][r], cl[s][r]));
@@ -113,8 +113,8 @@ public final class CudaCheck {
             int next = Sampler.argmax(gl[0][gl[0].length - 1]);
             for (int i = 0; i < 8; i++) { // teacher-forced by the GPU's own choice
                 List<SequenceChunk> decode = List.of(new SequenceChunk(new int[] {next}, 40 + i, tableA, false));
-                float[] gd = gpu.forward(g, decode)[0][0];
-                worst = Math.max(worst, relativeError(gd, cpu.forward(c, decode)[0][0]));
+                float[] gd = gpu.forwardLogits(g, decode)[0][0];
+                worst = Math.max(worst, relativeError(gd, cpu.forwardLogits(c, decode)[0][0]));
                 next = Sampler.argmax(gd);
             }
         }
@@ -135,7 +135,7 @@ public final class CudaCheck {
             Backend to = pair[1];
             try (KvCache a = from.newKvCache(3, BLOCK); KvCache b = to.newKvCache(3, BLOCK);
                  KvCache reference = to.newKvCache(3, BLOCK)) {
-                from.forward(a, List.of(prefill));
+                from.forwardLogits(a, List.of(prefill));
                 for (int block = 0; block < table.length; block++) {
                     int tokens = Math.min(BLOCK, prompt.length - block * BLOCK);
                     ByteBuffer bytes = ByteBuffer.allocate(a.exportBytes(tokens));
@@ -143,9 +143,9 @@ public final class CudaCheck {
                     bytes.flip();
                     b.importBlock(block, tokens, bytes);
                 }
-                float[] moved = to.forward(b, List.of(decode))[0][0];
-                to.forward(reference, List.of(prefill));
-                float[] stayed = to.forward(reference, List.of(decode))[0][0];
+                float[] moved = to.forwardLogits(b, List.of(decode))[0][0];
+                to.forwardLogits(reference, List.of(prefill));
+                float[] stayed = to.forwardLogits(reference, List.of(decode))[0][0];
                 double error = relativeError(moved, stayed);
                 String name = (from == gpu ? "gpu_to_cpu" : "cpu_to_gpu");
                 figures.put(name + "_max_relative_error", error);
@@ -168,14 +168,14 @@ public final class CudaCheck {
         float[] alone;
         float[] together;
         try (KvCache kv = gpu.newKvCache(others + 1, BLOCK)) {
-            alone = gpu.forward(kv, List.of(target))[0][0];
+            alone = gpu.forwardLogits(kv, List.of(target))[0][0];
         }
         try (KvCache kv = gpu.newKvCache(others + 1, BLOCK)) {
             List<SequenceChunk> step = new ArrayList<>();
             for (int i = 0; i <= others; i++) {
                 step.add(i == at ? target : new SequenceChunk(new int[] {random.nextInt(vocab)}, 0, new int[] {i}, false));
             }
-            together = gpu.forward(kv, step)[at][0];
+            together = gpu.forwardLogits(kv, step)[at][0];
         }
         record("logits_batch_invariance", Arrays.equals(alone, together),
                 Map.of("batch", others + 1, "max_abs_difference", maxAbsDifference(alone, together)));
@@ -238,10 +238,10 @@ public final class CudaCheck {
                 int[] generated = new int[greedy.length];
                 int[] table = {0, 1, 2, 3};
                 try (CudaBackend backend = new CudaBackend(Glm4Model.load(dir)); KvCache kv = backend.newKvCache(4, BLOCK)) {
-                    float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+                    float[] logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
                     for (int i = 0; i < greedy.length; i++) {
                         generated[i] = Sampler.argmax(logits);
-                        logits = backend.forward(kv, List.of(
+                        logits = backend.forwardLogits(kv, List.of(
                                 new SequenceChunk(new int[] {generated[i]}, prompt.length + i, table, false)))[0][0];
                     }
                 }

@@ -46,7 +46,7 @@ import java.util.Optional;
  *
  * <pre>{@code
  * try (Backend gpu = new CudaBackend(model); KvCache kv = gpu.newKvCache(4096, 16)) {
- *     float[][][] logits = gpu.forward(kv, chunks);
+ *     float[][][] logits = gpu.forwardLogits(kv, chunks);
  * }
  * }</pre>
  */
@@ -255,7 +255,7 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
     }
 
     @Override
-    public synchronized float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
+    public synchronized float[][][] forwardLogits(KvCache kvCache, List<SequenceChunk> chunks) {
         CudaKvCache kv = (CudaKvCache) kvCache;
         device.bind();
         StepPlan plan = new StepPlan(chunks, kv.blockSize(), c, GEMM_MIN_TOKENS);
@@ -294,7 +294,7 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
     }
 
     /**
-     * One {@link #forward} with every launch timed on the device: milliseconds per kernel name,
+     * One {@link #forwardLogits} with every launch timed on the device: milliseconds per kernel name,
      * plus {@code "device_total"} (their sum) and {@code "wall"} (the whole call, host work and
      * launch gaps included). For benchmarks; the timing itself adds a little to the wall time.
      */
@@ -304,7 +304,7 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
         try (KernelTimer timer = new KernelTimer()) {
             kernels.timer = timer;
             long start = System.nanoTime();
-            forward(kvCache, chunks);
+            forwardLogits(kvCache, chunks);
             double wall = (System.nanoTime() - start) / 1e6;
             Map<String, Double> ms = new java.util.LinkedHashMap<>(timer.collect());
             ms.put("device_total", ms.values().stream().mapToDouble(Double::doubleValue).sum());
