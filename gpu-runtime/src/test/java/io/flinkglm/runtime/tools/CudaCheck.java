@@ -32,8 +32,9 @@ import java.util.stream.Stream;
  * The CUDA backend's correctness checks, run on a GPU machine (gpu/run-checks.sh) and by
  * {@code CudaBackendTest} wherever a GPU is present: GPU logits against the CPU backend's float32
  * logits (max|a-b|/max|b| <= 2e-2, bf16), greedy tokens on the golden vectors, batch invariance
- * (alone vs. 32 at once), and KV moved GPU -> CPU and CPU -> GPU. Prints one JSON object; exits 1
- * when any check fails.
+ * (alone vs. 32 at once), KV moved GPU -> CPU and CPU -> GPU, and the drawn tokens of
+ * {@link Backend#step} ({@link DrawChecks}: equal in steps of 1, 8 and 64 sampled sequences, and
+ * after resuming from imported KV). Prints one JSON object; exits 1 when any check fails.
  *
  * <pre>
  * java -cp ... io.flinkglm.runtime.tools.CudaCheck --model /tmp/m-tiny [--vectors DIR]
@@ -83,6 +84,7 @@ public final class CudaCheck {
             check.kvMovesBetweenBackends();
             check.logitsBatchInvariance();
             check.batchInvariance();
+            check.draws();
             if (vectorsOrNull != null && Files.isDirectory(vectorsOrNull)) {
                 check.goldenGreedy(vectorsOrNull);
             }
@@ -219,6 +221,18 @@ public final class CudaCheck {
             }
         }
         record("batch_invariance", differing == 0, Map.of("requests", requests.size(), "differing", differing));
+    }
+
+    /**
+     * The tokens {@link Backend#step} draws (host sampling of the GPU's logits today, the device's
+     * own draw once it has one): equal across steps of 1, 8 and 64 sampled sequences, and equal
+     * when decoding resumes from imported KV.
+     */
+    private void draws() {
+        DrawChecks.Outcome batches = DrawChecks.acrossBatchSizes(gpu);
+        record("draws_across_batch_sizes", batches.passed(), batches.figures());
+        DrawChecks.Outcome replay = DrawChecks.replayFromImportedKv(gpu);
+        record("draws_replayed_from_imported_kv", replay.passed(), replay.figures());
     }
 
     private InferenceEngine engine() {
