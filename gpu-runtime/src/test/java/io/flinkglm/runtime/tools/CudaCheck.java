@@ -225,14 +225,16 @@ public final class CudaCheck {
 
     /**
      * The tokens {@link Backend#step} draws (host sampling of the GPU's logits today, the device's
-     * own draw once it has one): equal across steps of 1, 8 and 64 sampled sequences, and equal
-     * when decoding resumes from imported KV.
+     * own draw once it has one): equal across steps of 1, 8 and 64 sampled sequences, equal when
+     * decoding resumes from imported KV, and equal to the host draw on the GPU's own logits.
      */
     private void draws() {
         DrawChecks.Outcome batches = DrawChecks.acrossBatchSizes(gpu);
         record("draws_across_batch_sizes", batches.passed(), batches.figures());
         DrawChecks.Outcome replay = DrawChecks.replayFromImportedKv(gpu);
         record("draws_replayed_from_imported_kv", replay.passed(), replay.figures());
+        DrawChecks.Outcome host = DrawChecks.agreesWithHostSampler(gpu);
+        record("draws_match_host_sampler", host.passed(), host.figures());
     }
 
     private InferenceEngine engine() {

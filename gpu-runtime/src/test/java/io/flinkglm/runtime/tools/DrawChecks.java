@@ -27,6 +27,8 @@ import java.util.SplittableRandom;
  *       of 1, 8 and 64 sequences: every sequence draws the same tokens at every batch size.
  *   <li>{@link #replayFromImportedKv}: a sequence's KV exported part way, imported into a fresh
  *       cache, and decoding resumed there: the same tokens as the run that never stopped.
+ *   <li>{@link #agreesWithHostSampler}: {@code step}'s tokens against {@link Sampler} applied to
+ *       {@code forwardLogits} of the same step, for greedy, sampled, penalised and masked rows.
  * </ul>
  *
  * <pre>{@code
@@ -133,6 +135,61 @@ public final class DrawChecks {
         }
         return new Outcome(differing == 0, Map.of("sequences", sequences, "resumed_after", resumeAfter,
                 "differing", differing));
+    }
+
+    /**
+     * Eight sequences, one of each kind of row (greedy; temperature 0.8 with top-p 0.95; top-k 7 with
+     * repetition penalty 1.3; masked to a quarter of the vocabulary with stop tokens), drawn through
+     * {@link Backend#step} on one cache and through {@link Backend#forwardLogits} plus
+     * {@link Sampler} on another, over a prefill and 7 decode steps: the same tokens. On the GPU
+     * this is the device draw against the host draw of the device's own logits.
+     */
+    public static Outcome agreesWithHostSampler(Backend backend) {
+        SplittableRandom random = new SplittableRandom(17);
+        int vocab = backend.model().config().vocabSize();
+        long[] mask = new long[(vocab + 63) / 64];
+        for (int id = random.nextInt(4); id < vocab; id += 1 + random.nextInt(6)) {
+            mask[id >>> 6] |= 1L << id;
+        }
+        int sequences = 8;
+        int steps = 8;
+        SamplingParams[] params = new SamplingParams[sequences];
+        long[][] masks = new long[sequences][];
+        int[][] histories = new int[sequences][];
+        for (int i = 0; i < sequences; i++) {
+            params[i] = switch (i % 4) {
+                case 0 -> SamplingParams.GREEDY;
+                case 1 -> sampled(2000 + i);
+                case 2 -> SamplingParams.builder().temperature(1.0).topK(7).repetitionPenalty(1.3).seed(2000 + i).build();
+                default -> SamplingParams.builder().temperature(0.8).topP(0.95).seed(2000 + i)
+                        .stopTokenIds(List.of(1, 2)).build();
+            };
+            masks[i] = i % 4 == 3 ? mask : null;
+            histories[i] = random.ints(random.nextInt(5, MAX_PROMPT + 1), 0, vocab).toArray();
+        }
+        int differing = 0;
+        try (KvCache drawKv = backend.newKvCache(sequences * BLOCKS_PER_SEQUENCE, BLOCK);
+             KvCache logitsKv = backend.newKvCache(sequences * BLOCKS_PER_SEQUENCE, BLOCK)) {
+            for (int step = 0; step < steps; step++) {
+                List<SequenceChunk> chunks = new ArrayList<>();
+                List<RowSampling> rows = new ArrayList<>();
+                for (int i = 0; i < sequences; i++) {
+                    int[] history = histories[i];
+                    int start = step == 0 ? 0 : history.length - 1;
+                    chunks.add(new SequenceChunk(Arrays.copyOfRange(history, start, history.length), start, table(i), false));
+                    rows.add(Sampler.row(i, params[i], history, history.length, masks[i], step % 2 == 1));
+                }
+                List<RowResult> drawn = backend.step(drawKv, chunks, rows);
+                float[][][] logits = backend.forwardLogits(logitsKv, chunks);
+                for (int i = 0; i < sequences; i++) {
+                    int host = Sampler.sample(logits[i][0], params[i], histories[i], histories[i].length, masks[i],
+                            step % 2 == 1);
+                    differing += token(drawn.get(i)) == host ? 0 : 1;
+                    histories[i] = concat(histories[i], new int[] {host}); // both go on from the host's choice
+                }
+            }
+        }
+        return new Outcome(differing == 0, Map.of("rows", sequences * steps, "differing", differing));
     }
 
     /** Prefills {@code group}'s prompts in one step, then decodes them together: {@code draws} tokens each. */
