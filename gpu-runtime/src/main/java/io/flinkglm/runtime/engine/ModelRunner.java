@@ -55,12 +55,13 @@ final class ModelRunner implements AutoCloseable {
             chunks.add(new SequenceChunk(c.tokens(), c.startPosition(), c.blockTable(), false));
         }
         // One spec per chunk that ends its sequence's known tokens; a prefill chunk short of the
-        // prompt's end draws nothing. A constrained row's mask is computed here, in parallel for a
-        // large batch like the draws themselves: a function of the automaton state alone.
+        // prompt's end draws nothing. A constrained row's mask is computed here, in parallel when
+        // many rows need one: a function of the automaton state alone.
         ModelRunnerOutput.Sampled[] drawn = new ModelRunnerOutput.Sampled[chunks.size()];
         RowSampling[] specs = new RowSampling[chunks.size()];
+        long masks = step.chunks().stream().filter(c -> c.sample() != null && c.sample().constraint() != null).count();
         IntStream indices = IntStream.range(0, chunks.size());
-        (chunks.size() >= PARALLEL_MASKS_FROM ? indices.parallel() : indices).forEach(i -> {
+        (masks >= PARALLEL_MASKS_FROM ? indices.parallel() : indices).forEach(i -> {
             SchedulerOutput.Chunk c = step.chunks().get(i);
             SchedulerOutput.Sample s = c.sample();
             if (s == null) {
