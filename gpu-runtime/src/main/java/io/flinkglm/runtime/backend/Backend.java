@@ -22,8 +22,9 @@ import java.util.Optional;
  * when that row's logits are non-finite (the row's request ends; the step and its other rows go
  * on). Nothing of size vocabulary has to cross to the engine: a device backend draws where its
  * logits are. The draw is a function of the row's logits and its spec alone, so it is as batch
- * invariant as the logits, and it must equal {@link HostSampler#sample} on those logits: the
- * default {@code step} is exactly that, {@link #forwardLogits} then the host draw.
+ * invariant as the logits, and it must equal {@link HostSampler#sample} on those logits (a device
+ * draw gets there by summing in the host's order; gpu/NOTES.md): the default {@code step} is
+ * exactly that, {@link #forwardLogits} then the host draw.
  *
  * <p>{@link #forwardLogits} is the explicit path to the full logits, for {@code bin/glm logits},
  * the device checks and tests.
