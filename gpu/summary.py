@@ -2,7 +2,7 @@
 
     python3 gpu/summary.py OUT
 
-Reads OUT/correctness.json (CudaCheck), OUT/bench.json (bin/glm bench --backend cuda) and
+Reads OUT/correctness.json and OUT/correctness-small.json (CudaCheck, naming any failed check), OUT/bench.json (bin/glm bench --backend cuda) and
 OUT/transformers.json or OUT/probe.json (gpu/transformers_bench.py); a missing file is skipped.
 """
 import json
@@ -27,11 +27,15 @@ def ratio(a, b):
 
 
 def main(out):
-    check, bench = load(out, "correctness"), load(out, "bench")
+    bench = load(out, "bench")
     hf = load(out, "transformers") or load(out, "probe")
     rows = []
-    if check is not None:
-        rows.append(("correctness (CudaCheck)", "passed" if check.get("passed") else "FAILED", ""))
+    for name in ("correctness", "correctness-small"):
+        check = load(out, name)
+        if check is not None:
+            failed = [k for k, v in check.items() if isinstance(v, dict) and v.get("passed") is False]
+            rows.append((f"{name} (CudaCheck)", "passed" if check.get("passed") else "FAILED",
+                         "failed: " + ", ".join(failed) if failed else ""))
     if bench:
         # A decode step at batch 1 reads every weight once: its ceiling is weight bytes / copy bandwidth.
         limit = ratio(bench["measured_bandwidth_gbs"] * 1e9, bench["weight_bytes_per_token"])

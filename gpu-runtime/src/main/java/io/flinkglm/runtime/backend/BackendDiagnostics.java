@@ -29,6 +29,6 @@ public interface BackendDiagnostics {
     /** The device's matrix-product rate in TFLOP/s for {@code [m, k] x [k, n]} in the weights' dtype. */
     double measureMatmulTflops(int m, int n, int k, int repeats);
 
-    /** One more forward step like {@link Backend#forward}, timed on the device kernel by kernel (ms). */
+    /** One more forward step like {@link Backend#forwardLogits}, timed on the device kernel by kernel (ms). */
     Map<String, Double> profileForward(KvCache kv, List<SequenceChunk> chunks);
 }

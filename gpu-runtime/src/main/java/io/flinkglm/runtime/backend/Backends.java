@@ -104,7 +104,7 @@ public final class Backends {
         int[] tokens = probeTokens(config);
         float[] logits;
         try (KvCache kv = backend.newKvCache(1, PROBE_BLOCK)) {
-            logits = backend.forward(kv, List.of(new SequenceChunk(tokens, 0, new int[] {0}, false)))[0][0];
+            logits = backend.forwardLogits(kv, List.of(new SequenceChunk(tokens, 0, new int[] {0}, false)))[0][0];
         }
         for (int i = 0; i < logits.length; i++) {
             if (!Float.isFinite(logits[i])) {

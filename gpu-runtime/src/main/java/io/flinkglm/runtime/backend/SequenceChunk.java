@@ -15,7 +15,8 @@ import org.apache.flink.annotation.PublicEvolving;
  * @param tokens        the new tokens                                   [n]
  * @param startPosition position of tokens[0]; KV for 0..start-1 is already in the blocks
  * @param blockTable    KV block ids covering at least start + n positions, in order
- * @param allLogits     logits for every new position (true) or only the last (false)
+ * @param allLogits     for {@link Backend#forwardLogits}: logits for every new position (true) or only
+ *                      the last (false); {@link Backend#step} reads the last position alone
  */
 @PublicEvolving
 public record SequenceChunk(int[] tokens, int startPosition, int[] blockTable, boolean allLogits) {

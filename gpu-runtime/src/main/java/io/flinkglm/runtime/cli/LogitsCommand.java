@@ -32,7 +32,7 @@ final class LogitsCommand implements Command {
                 table[i] = i;
             }
             try (KvCache kv = backend.newKvCache(blocks, BLOCK)) {
-                return backend.forward(kv, List.of(new SequenceChunk(tokens, 0, table, true)))[0];
+                return backend.forwardLogits(kv, List.of(new SequenceChunk(tokens, 0, table, true)))[0];
             }
         }
     }

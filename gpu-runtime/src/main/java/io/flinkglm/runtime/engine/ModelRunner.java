@@ -2,6 +2,8 @@ package io.flinkglm.runtime.engine;
 
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.RowResult;
+import io.flinkglm.runtime.backend.RowSampling;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.runtime.constraint.TokenTrie;
@@ -12,9 +14,11 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /**
- * Runs what the scheduler decided: fills imported KV blocks, runs one forward step over every
- * chunk, and samples (or classifies) where a chunk reached the end of its sequence. Owns the KV
- * memory; knows nothing of queues or requests.
+ * Runs what the scheduler decided: fills imported KV blocks, then runs one backend step over every
+ * chunk, passing a sampling spec ({@link RowSampling}: the request's parameters, history, position
+ * and constraint mask) for each chunk that reached the end of its sequence; the backend returns
+ * the drawn token (or class probabilities, or a non-finite failure) per spec. Owns the KV memory;
+ * knows nothing of queues or requests.
  *
  * <pre>{@code
  * ModelRunner runner = new ModelRunner(backend, 1024, 16, TokenTrie.of(tokenizer, vocabSize));
@@ -22,7 +26,8 @@ import java.util.stream.IntStream;
  * }</pre>
  */
 final class ModelRunner implements AutoCloseable {
-    private static final int PARALLEL_SAMPLING_FROM = 4;
+    /** Constraint masks are computed in parallel from this many chunks (a trie walk each). */
+    private static final int PARALLEL_MASKS_FROM = 4;
 
     private final Backend backend;
     private final KvCache kv;
@@ -49,35 +54,44 @@ final class ModelRunner implements AutoCloseable {
         for (SchedulerOutput.Chunk c : step.chunks()) {
             chunks.add(new SequenceChunk(c.tokens(), c.startPosition(), c.blockTable(), false));
         }
-        float[][][] logits = backend.forward(kv, chunks);
-        // Sequences sample independently (each draw is a function of its own logits, seed and
-        // position), so a large batch samples in parallel: with a flat distribution over a big
-        // vocabulary, top-p orders most of it, about 0.7 ms per sequence at 32k tokens.
+        // One spec per chunk that ends its sequence's known tokens; a prefill chunk short of the
+        // prompt's end draws nothing. A constrained row's mask is computed here, in parallel when
+        // many rows need one: a function of the automaton state alone.
         ModelRunnerOutput.Sampled[] drawn = new ModelRunnerOutput.Sampled[chunks.size()];
+        RowSampling[] specs = new RowSampling[chunks.size()];
+        long masks = step.chunks().stream().filter(c -> c.sample() != null && c.sample().constraint() != null).count();
         IntStream indices = IntStream.range(0, chunks.size());
-        (chunks.size() >= PARALLEL_SAMPLING_FROM ? indices.parallel() : indices).forEach(i -> {
+        (masks >= PARALLEL_MASKS_FROM ? indices.parallel() : indices).forEach(i -> {
             SchedulerOutput.Chunk c = step.chunks().get(i);
             SchedulerOutput.Sample s = c.sample();
             if (s == null) {
-                return; // a prefill chunk short of the prompt's end: its logits are not needed
-            }
-            float[] last = logits[i][0];
-            int bad = firstNonFinite(last);
-            if (bad >= 0) {
-                drawn[i] = ModelRunnerOutput.Sampled.failed(c.sequenceId(), String.format(
-                        "the model computed a non-finite logit (%s for token %d) choosing the token at position"
-                                + " %d; the weights of %s are corrupt for this input", last[bad], bad, s.position(),
-                        backend.model().dir() != null ? backend.model().dir() : "the model"));
                 return;
             }
             if (s.classifyTokenIds() != null) {
-                drawn[i] = new ModelRunnerOutput.Sampled(c.sequenceId(), -1, Sampler.restrictedSoftmax(last, s.classifyTokenIds()), null);
-            } else if (s.constraint() != null) {
-                drawn[i] = sampleConstrained(c.sequenceId(), last, s);
+                specs[i] = RowSampling.classify(i, s.position(), s.classifyTokenIds());
+            } else if (s.constraint() == null) {
+                specs[i] = Sampler.row(i, s.params(), s.history(), s.position(), null, false);
             } else {
-                drawn[i] = new ModelRunnerOutput.Sampled(c.sequenceId(), Sampler.sample(last, s.params(), s.history(), s.position()), null, null);
+                specs[i] = constrainedRow(i, s);
+                if (specs[i] == null) {
+                    drawn[i] = ModelRunnerOutput.Sampled.failed(c.sequenceId(), "no token of the vocabulary"
+                            + " continues the output under constraint " + s.constraint() + " at position " + s.position());
+                }
             }
         });
+        List<RowSampling> rows = new ArrayList<>();
+        for (RowSampling spec : specs) {
+            if (spec != null) {
+                rows.add(spec);
+            }
+        }
+        List<RowResult> results = backend.step(kv, chunks, rows);
+        for (int r = 0; r < rows.size(); r++) {
+            int i = rows.get(r).chunk();
+            RowResult result = results.get(r);
+            drawn[i] = new ModelRunnerOutput.Sampled(step.chunks().get(i).sequenceId(), result.token(),
+                    result.probabilities(), result.error());
+        }
         List<ModelRunnerOutput.Sampled> sampled = new ArrayList<>();
         for (ModelRunnerOutput.Sampled d : drawn) {
             if (d != null) {
@@ -88,10 +102,11 @@ final class ModelRunner implements AutoCloseable {
     }
 
     /**
-     * A draw among the tokens that continue the constraint's output. The mask is a function of the
-     * automaton state alone, which the sequence's own output determines, so batching cannot change it.
+     * The draw among the tokens that continue the constraint's output, or null when none does. The
+     * mask is a function of the automaton state alone, which the sequence's own output determines,
+     * so batching cannot change it.
      */
-    private ModelRunnerOutput.Sampled sampleConstrained(long sequenceId, float[] logits, SchedulerOutput.Sample s) {
+    private RowSampling constrainedRow(int chunk, SchedulerOutput.Sample s) {
         Constraint constraint = s.constraint();
         int state = s.constraintState();
         long[] allowed = constraint.allowedTokens(state, vocabulary);
@@ -100,29 +115,10 @@ final class ModelRunner implements AutoCloseable {
         for (int w = 0; w < allowed.length && !any; w++) {
             any = allowed[w] != 0;
         }
-        if (!any) {
-            // Cannot happen for a compiled constraint over a byte-level vocabulary (every byte is a token
-            // and every automaton state can still finish); if it does, the request ends rather than
-            // emitting a token the constraint forbids.
-            return ModelRunnerOutput.Sampled.failed(sequenceId, "no token of the vocabulary continues the output"
-                    + " under constraint " + constraint + " at position " + s.position());
-        }
-        return new ModelRunnerOutput.Sampled(sequenceId,
-                Sampler.sample(logits, s.params(), s.history(), s.position(), allowed, complete), null, null);
-    }
-
-    /**
-     * The index of the first NaN or infinite logit, or -1. A NaN row would make the sampler pick an
-     * arbitrary token and carry on producing garbage, so the request ends with an error instead;
-     * one pass over the row costs far less than sampling it.
-     */
-    static int firstNonFinite(float[] logits) {
-        for (int i = 0; i < logits.length; i++) {
-            if (!Float.isFinite(logits[i])) {
-                return i;
-            }
-        }
-        return -1;
+        // None cannot happen for a compiled constraint over a byte-level vocabulary (every byte is a
+        // token and every automaton state can still finish); if it does, the request ends rather
+        // than emitting a token the constraint forbids.
+        return any ? Sampler.row(chunk, s.params(), s.history(), s.position(), allowed, complete) : null;
     }
 
     /** The KV of a sequence's first {@code tokens.length} positions, in {@link KvTransfer}'s format. */

@@ -2,8 +2,9 @@
  * The inference engine, split as vLLM v1: {@link io.flinkglm.runtime.engine.InferenceEngine} (the
  * request API and the engine thread) asks the {@code Scheduler} what to run each step, the
  * {@code Scheduler} places KV with the {@link io.flinkglm.runtime.engine.KvBlockManager}, and the
- * {@code ModelRunner} runs the step on the backend and samples with the
- * {@link io.flinkglm.runtime.engine.Sampler}. They talk in small immutable records:
+ * {@code ModelRunner} runs the step on the backend, handing it one sampling spec per row to draw
+ * ({@link io.flinkglm.runtime.engine.Sampler#row}; the backend samples, see
+ * {@link io.flinkglm.runtime.backend.Backend#step}). They talk in small immutable records:
  * {@code SchedulerOutput} (what to run) and {@code ModelRunnerOutput} (what came out).
  *
  * <pre>{@code

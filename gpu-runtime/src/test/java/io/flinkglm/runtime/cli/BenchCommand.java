@@ -5,9 +5,11 @@ import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.BackendDiagnostics;
 import io.flinkglm.runtime.backend.Backends;
 import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.RowSampling;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.cpu.Kernels;
 import io.flinkglm.runtime.engine.Sampler;
+import io.flinkglm.runtime.engine.SamplingParams;
 import io.flinkglm.runtime.model.Glm4Model;
 import io.flinkglm.runtime.tools.CpuMatmulPeak;
 import io.flinkglm.runtime.tools.DecodeRoofline;
@@ -95,21 +97,21 @@ public final class BenchCommand implements Command {
             DecodeRoofline roofline = new DecodeRoofline(measured, peakGflops);
             // Warm-up: the same prefill and a few decode steps, so both kernels are compiled before timing.
             System.err.println("bench: warm-up");
-            backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
+            backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)));
             for (int i = 0; i < 4; i++) {
-                backend.forward(kv, List.of(new SequenceChunk(new int[] {i}, promptTokens + i, table, false)));
+                backend.forwardLogits(kv, List.of(new SequenceChunk(new int[] {i}, promptTokens + i, table, false)));
             }
 
             System.err.println("bench: prefill of " + promptTokens + " tokens");
             long t0 = System.nanoTime();
-            float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+            float[] logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
             double prefillSeconds = (System.nanoTime() - t0) / 1e9;
 
             System.err.println("bench: decode of " + decodeTokens + " tokens at batch 1");
             long t1 = System.nanoTime();
             for (int i = 0; i < decodeTokens; i++) {
                 int next = Sampler.argmax(logits);
-                logits = backend.forward(kv, List.of(
+                logits = backend.forwardLogits(kv, List.of(
                         new SequenceChunk(new int[] {next}, promptTokens + i, table, false)))[0][0];
             }
             double decodeSeconds = (System.nanoTime() - t1) / 1e9;
@@ -149,11 +151,15 @@ public final class BenchCommand implements Command {
                         + ", " + stepRounds + " alternating rounds");
                 int[] batches = java.util.Arrays.stream(stepBatches).distinct().toArray();
                 double[] best = new double[batches.length];
+                double[] bestSampled = new double[batches.length];
                 java.util.Arrays.fill(best, Double.POSITIVE_INFINITY);
+                java.util.Arrays.fill(bestSampled, Double.POSITIVE_INFINITY);
                 for (int round = 0; round < stepRounds; round++) {
                     for (int b = 0; b < batches.length; b++) {
                         best[b] = Math.min(best[b], decodeStepSeconds(backend, kv, promptTokens / BLOCK, table.length,
-                                batches[b]));
+                                batches[b], false));
+                        bestSampled[b] = Math.min(bestSampled[b], decodeStepSeconds(backend, kv, promptTokens / BLOCK,
+                                table.length, batches[b], true));
                     }
                 }
                 ObjectNode steps = result.putObject("decode_step");
@@ -163,6 +169,9 @@ public final class BenchCommand implements Command {
                     // Positions before the new token, on average over decodeStepSeconds' 8 steps.
                     int context = promptTokens / BLOCK * BLOCK + 4;
                     level.put("step_ms", best[b] * 1e3);
+                    // The same step through Backend.step, each row drawn at temperature 0.8, top-p 0.95:
+                    // the draw's cost (on the host while the backend copies its logits back).
+                    level.put("sampled_step_ms", bestSampled[b] * 1e3);
                     level.put("tokens_per_s", batches[b] / best[b]);
                     level.put("roofline_ms", roofline.seconds(model, batches[b], context) * 1e3);
                     level.put("bound", DecodeRoofline.bytes(model, batches[b], context) / (measured * 1e9)
@@ -205,11 +214,14 @@ public final class BenchCommand implements Command {
     }
 
     /**
-     * The backend alone, no engine or sampling: the mean time of one decode step for {@code batch}
-     * sequences that share the prompt's first {@code sharedBlocks} blocks of KV (written by the
-     * prefill) and each decode into a block of their own, the first past {@code firstFree}.
+     * The backend alone, no engine: the mean time of one decode step for {@code batch} sequences
+     * that share the prompt's first {@code sharedBlocks} blocks of KV (written by the prefill) and
+     * each decode into a block of their own, the first past {@code firstFree}. {@code sampled}:
+     * through {@link Backend#step}, each row drawn at temperature 0.8, top-p 0.95; otherwise
+     * {@link Backend#forwardLogits}.
      */
-    private static double decodeStepSeconds(Backend backend, KvCache kv, int sharedBlocks, int firstFree, int batch) {
+    private static double decodeStepSeconds(Backend backend, KvCache kv, int sharedBlocks, int firstFree, int batch,
+                                            boolean sampled) {
         final int steps = 8; // within one block, so each sequence needs one block of its own
         int vocab = backend.model().config().vocabSize();
         int[][] tables = new int[batch][sharedBlocks + 1];
@@ -225,11 +237,19 @@ public final class BenchCommand implements Command {
                 start = System.nanoTime();
             }
             List<SequenceChunk> chunks = new java.util.ArrayList<>(batch);
+            List<RowSampling> rows = new java.util.ArrayList<>(batch);
             for (int s = 0; s < batch; s++) {
                 int token = (int) ((31L * s + 7L * (i + 1)) % vocab);
-                chunks.add(new SequenceChunk(new int[] {token}, sharedBlocks * BLOCK + i + 1, tables[s], false));
+                int position = sharedBlocks * BLOCK + i + 1;
+                chunks.add(new SequenceChunk(new int[] {token}, position, tables[s], false));
+                rows.add(Sampler.row(s, SamplingParams.builder().temperature(0.8).topP(0.95).seed(s).build(),
+                        new int[] {token}, position + 1, null, false));
             }
-            backend.forward(kv, chunks);
+            if (sampled) {
+                backend.step(kv, chunks, rows);
+            } else {
+                backend.forwardLogits(kv, chunks);
+            }
         }
         return (System.nanoTime() - start) / 1e9 / steps;
     }

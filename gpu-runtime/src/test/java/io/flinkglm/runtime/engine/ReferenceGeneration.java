@@ -23,11 +23,11 @@ final class ReferenceGeneration {
         }
         try (KvCache kv = backend.newKvCache(table.length, blockSize)) {
             int[] tokens = Arrays.copyOf(prompt, total);
-            float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+            float[] logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
             for (int n = prompt.length; n < total; n++) {
                 tokens[n] = Sampler.sample(logits, p, Arrays.copyOf(tokens, n), n);
                 if (n + 1 < total) {
-                    logits = backend.forward(kv, List.of(
+                    logits = backend.forwardLogits(kv, List.of(
                             new SequenceChunk(new int[] {tokens[n]}, n, table, false)))[0][0];
                 }
             }
@@ -43,7 +43,7 @@ final class ReferenceGeneration {
             table[i] = i;
         }
         try (KvCache kv = backend.newKvCache(table.length, blockSize)) {
-            return backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+            return backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
         }
     }
 

@@ -2,7 +2,6 @@ package io.flinkglm.runtime.engine;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.SplittableRandom;
 import java.util.Set;
@@ -12,28 +11,6 @@ import static org.assertj.core.api.Assertions.within;
 
 class SamplerTest {
     private static final float[] LOGITS = {1f, 3f, -2f, 2.5f, 0f};
-
-    @Test
-    void theRadixSortOrdersCandidatesExactlyAsTheComparisonSortDoes() {
-        SplittableRandom random = new SplittableRandom(11);
-        float[] specials = {0f, -0f, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, Float.MIN_VALUE, -Float.MAX_VALUE};
-        for (int round = 0; round < 50; round++) {
-            int n = random.nextInt(0, 5000);
-            long[] keys = new long[n];
-            for (int id = 0; id < n; id++) { // made in id order, as the sampler makes them
-                float logit = switch (random.nextInt(4)) {
-                    case 0 -> specials[random.nextInt(specials.length)];
-                    case 1 -> random.nextInt(-3, 3); // many ties
-                    default -> (float) (random.nextGaussian() * Math.pow(10, random.nextInt(-3, 4)));
-                };
-                keys[id] = Sampler.sortKey(logit, id);
-            }
-            long[] expected = keys.clone();
-            Arrays.sort(expected);
-            Sampler.sortKeysInIdOrder(keys, n);
-            assertThat(keys).isEqualTo(expected);
-        }
-    }
 
     @Test
     void greedyPicksTheLargestLogit() {
@@ -97,13 +74,6 @@ class SamplerTest {
         }
         assertThat(second).containsExactly(first);
         assertThat(new HashSet<>(java.util.Arrays.asList(box(first)))).hasSizeGreaterThan(5);
-    }
-
-    @Test
-    void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOnce() {
-        float[] x = {2f, -2f, 1f};
-        Sampler.applyRepetitionPenalty(x, new int[] {0, 1, 0, 0}, 2f);
-        assertThat(x).containsExactly(1f, -4f, 1f);
     }
 
     @Test

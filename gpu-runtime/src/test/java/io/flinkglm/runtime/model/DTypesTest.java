@@ -63,7 +63,7 @@ class DTypesTest {
     private static float[] logits(Path dir) throws Exception {
         CpuBackend backend = new CpuBackend(Glm4Model.load(dir));
         try (KvCache kv = backend.newKvCache(1, 8)) {
-            return backend.forward(kv, List.of(new SequenceChunk(new int[] {4, 8, 15, 16, 23, 42}, 0, new int[] {0}, false)))[0][0];
+            return backend.forwardLogits(kv, List.of(new SequenceChunk(new int[] {4, 8, 15, 16, 23, 42}, 0, new int[] {0}, false)))[0][0];
         }
     }
 

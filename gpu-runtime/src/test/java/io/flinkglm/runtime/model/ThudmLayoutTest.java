@@ -38,7 +38,7 @@ class ThudmLayoutTest {
     private static float[] logits(Glm4Model model, int[] tokens) {
         CpuBackend backend = new CpuBackend(model);
         try (KvCache kv = backend.newKvCache(1, 16)) {
-            return backend.forward(kv, List.of(new SequenceChunk(tokens, 0, new int[] {0}, false)))[0][0];
+            return backend.forwardLogits(kv, List.of(new SequenceChunk(tokens, 0, new int[] {0}, false)))[0][0];
         }
     }
 

@@ -61,7 +61,7 @@ class SafetyClassifierTest {
         float[] logits;
         try (KvCache kv = backend.newKvCache(blocks, BLOCK_SIZE)) {
             int[] table = IntStream.range(0, blocks).toArray();
-            logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+            logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
         }
         double max = Arrays.stream(labelIds).mapToDouble(id -> logits[id]).max().orElseThrow();
         double[] e = Arrays.stream(labelIds).mapToDouble(id -> Math.exp(logits[id] - max)).toArray();

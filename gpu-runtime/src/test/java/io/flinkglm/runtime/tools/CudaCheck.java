@@ -32,8 +32,9 @@ import java.util.stream.Stream;
  * The CUDA backend's correctness checks, run on a GPU machine (gpu/run-checks.sh) and by
  * {@code CudaBackendTest} wherever a GPU is present: GPU logits against the CPU backend's float32
  * logits (max|a-b|/max|b| <= 2e-2, bf16), greedy tokens on the golden vectors, batch invariance
- * (alone vs. 32 at once), and KV moved GPU -> CPU and CPU -> GPU. Prints one JSON object; exits 1
- * when any check fails.
+ * (alone vs. 32 at once), KV moved GPU -> CPU and CPU -> GPU, and the drawn tokens of
+ * {@link Backend#step} ({@link DrawChecks}: equal in steps of 1, 8 and 64 sampled sequences, and
+ * after resuming from imported KV). Prints one JSON object; exits 1 when any check fails.
  *
  * <pre>
  * java -cp ... io.flinkglm.runtime.tools.CudaCheck --model /tmp/m-tiny [--vectors DIR]
@@ -83,6 +84,7 @@ public final class CudaCheck {
             check.kvMovesBetweenBackends();
             check.logitsBatchInvariance();
             check.batchInvariance();
+            check.draws();
             if (vectorsOrNull != null && Files.isDirectory(vectorsOrNull)) {
                 check.goldenGreedy(vectorsOrNull);
             }
@@ -103,8 +105,8 @@ public final class CudaCheck {
         try (KvCache g = gpu.newKvCache(8, BLOCK); KvCache c = cpu.newKvCache(8, BLOCK)) {
             List<SequenceChunk> step = List.of(new SequenceChunk(longPrompt, 0, tableA, true),
                     new SequenceChunk(shortPrompt, 0, tableB, true));
-            float[][][] gl = gpu.forward(g, step);
-            float[][][] cl = cpu.forward(c, step);
+            float[][][] gl = gpu.forwardLogits(g, step);
+            float[][][] cl = cpu.forwardLogits(c, step);
             for (int s = 0; s < step.size(); s++) {
                 for (int r = 0; r < cl[s].length; r++) {
                     worst = Math.max(worst, relativeError(gl[s][r], cl[s][r]));
@@ -113,8 +115,8 @@ public final class CudaCheck {
             int next = Sampler.argmax(gl[0][gl[0].length - 1]);
             for (int i = 0; i < 8; i++) { // teacher-forced by the GPU's own choice
                 List<SequenceChunk> decode = List.of(new SequenceChunk(new int[] {next}, 40 + i, tableA, false));
-                float[] gd = gpu.forward(g, decode)[0][0];
-                worst = Math.max(worst, relativeError(gd, cpu.forward(c, decode)[0][0]));
+                float[] gd = gpu.forwardLogits(g, decode)[0][0];
+                worst = Math.max(worst, relativeError(gd, cpu.forwardLogits(c, decode)[0][0]));
                 next = Sampler.argmax(gd);
             }
         }
@@ -135,7 +137,7 @@ public final class CudaCheck {
             Backend to = pair[1];
             try (KvCache a = from.newKvCache(3, BLOCK); KvCache b = to.newKvCache(3, BLOCK);
                  KvCache reference = to.newKvCache(3, BLOCK)) {
-                from.forward(a, List.of(prefill));
+                from.forwardLogits(a, List.of(prefill));
                 for (int block = 0; block < table.length; block++) {
                     int tokens = Math.min(BLOCK, prompt.length - block * BLOCK);
                     ByteBuffer bytes = ByteBuffer.allocate(a.exportBytes(tokens));
@@ -143,9 +145,9 @@ public final class CudaCheck {
                     bytes.flip();
                     b.importBlock(block, tokens, bytes);
                 }
-                float[] moved = to.forward(b, List.of(decode))[0][0];
-                to.forward(reference, List.of(prefill));
-                float[] stayed = to.forward(reference, List.of(decode))[0][0];
+                float[] moved = to.forwardLogits(b, List.of(decode))[0][0];
+                to.forwardLogits(reference, List.of(prefill));
+                float[] stayed = to.forwardLogits(reference, List.of(decode))[0][0];
                 double error = relativeError(moved, stayed);
                 String name = (from == gpu ? "gpu_to_cpu" : "cpu_to_gpu");
                 figures.put(name + "_max_relative_error", error);
@@ -168,14 +170,14 @@ public final class CudaCheck {
         float[] alone;
         float[] together;
         try (KvCache kv = gpu.newKvCache(others + 1, BLOCK)) {
-            alone = gpu.forward(kv, List.of(target))[0][0];
+            alone = gpu.forwardLogits(kv, List.of(target))[0][0];
         }
         try (KvCache kv = gpu.newKvCache(others + 1, BLOCK)) {
             List<SequenceChunk> step = new ArrayList<>();
             for (int i = 0; i <= others; i++) {
                 step.add(i == at ? target : new SequenceChunk(new int[] {random.nextInt(vocab)}, 0, new int[] {i}, false));
             }
-            together = gpu.forward(kv, step)[at][0];
+            together = gpu.forwardLogits(kv, step)[at][0];
         }
         record("logits_batch_invariance", Arrays.equals(alone, together),
                 Map.of("batch", others + 1, "max_abs_difference", maxAbsDifference(alone, together)));
@@ -221,6 +223,20 @@ public final class CudaCheck {
         record("batch_invariance", differing == 0, Map.of("requests", requests.size(), "differing", differing));
     }
 
+    /**
+     * The tokens {@link Backend#step} draws (host sampling of the GPU's logits today, the device's
+     * own draw once it has one): equal across steps of 1, 8 and 64 sampled sequences, equal when
+     * decoding resumes from imported KV, and equal to the host draw on the GPU's own logits.
+     */
+    private void draws() {
+        DrawChecks.Outcome batches = DrawChecks.acrossBatchSizes(gpu);
+        record("draws_across_batch_sizes", batches.passed(), batches.figures());
+        DrawChecks.Outcome replay = DrawChecks.replayFromImportedKv(gpu);
+        record("draws_replayed_from_imported_kv", replay.passed(), replay.figures());
+        DrawChecks.Outcome host = DrawChecks.agreesWithHostSampler(gpu);
+        record("draws_match_host_sampler", host.passed(), host.figures());
+    }
+
     private InferenceEngine engine() {
         // Room for every prompt in one step, so a prompt is chunked the same alone and together.
         return InferenceEngine.builder(gpu).kvBlocks(32 * 5 + 8).maxRunningSequences(32).maxBatchTokens(2048).build();
@@ -238,10 +254,10 @@ public final class CudaCheck {
                 int[] generated = new int[greedy.length];
                 int[] table = {0, 1, 2, 3};
                 try (CudaBackend backend = new CudaBackend(Glm4Model.load(dir)); KvCache kv = backend.newKvCache(4, BLOCK)) {
-                    float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
+                    float[] logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, false)))[0][0];
                     for (int i = 0; i < greedy.length; i++) {
                         generated[i] = Sampler.argmax(logits);
-                        logits = backend.forward(kv, List.of(
+                        logits = backend.forwardLogits(kv, List.of(
                                 new SequenceChunk(new int[] {generated[i]}, prompt.length + i, table, false)))[0][0];
                     }
                 }

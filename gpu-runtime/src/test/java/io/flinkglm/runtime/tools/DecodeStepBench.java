@@ -54,7 +54,7 @@ public final class DecodeStepBench {
                 prefill.add(new SequenceChunk(prompt, 0, table, false));
                 decode.add(new SequenceChunk(new int[] {7 + s}, context, table, false));
             }
-            backend.forward(kv, prefill);
+            backend.forwardLogits(kv, prefill);
             List<SequenceChunk> one = decode.subList(0, 1);
 
             double[][] best = new double[values.length][2];
@@ -90,7 +90,7 @@ public final class DecodeStepBench {
     private static double time(CpuBackend backend, KvCache kv, List<SequenceChunk> chunks, int steps) {
         long start = System.nanoTime();
         for (int i = 0; i < steps; i++) {
-            backend.forward(kv, chunks);
+            backend.forwardLogits(kv, chunks);
         }
         return (System.nanoTime() - start) / 1e6 / steps;
     }

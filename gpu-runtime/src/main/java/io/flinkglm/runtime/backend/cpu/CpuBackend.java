@@ -88,7 +88,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
+    public float[][][] forwardLogits(KvCache kvCache, List<SequenceChunk> chunks) {
         CpuKvCache kv = (CpuKvCache) kvCache;
         StepPlan step = StepPlan.inCallerOrder(chunks, kv.blockSize(), c);
         int n = step.rows;

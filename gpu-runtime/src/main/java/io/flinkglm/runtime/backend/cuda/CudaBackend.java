@@ -2,7 +2,10 @@ package io.flinkglm.runtime.backend.cuda;
 
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.BackendDiagnostics;
+import io.flinkglm.runtime.backend.HostSampler;
 import io.flinkglm.runtime.backend.KvCache;
+import io.flinkglm.runtime.backend.RowResult;
+import io.flinkglm.runtime.backend.RowSampling;
 import io.flinkglm.runtime.backend.SequenceChunk;
 import io.flinkglm.runtime.backend.StepPlan;
 import io.flinkglm.runtime.model.DType;
@@ -40,13 +43,15 @@ import java.util.Optional;
  * A prompt therefore gives the same KV for the same chunking; the engine's chunking depends on its
  * token budget. Attention splits a row's positions by the row's own length.
  *
- * <p>Not yet here (gpu/NOTES.md has the H200 figures behind this order): sampling on the device
- * (the full logits now cross to the host every step), a tiled prefill attention kernel, CUDA
- * graphs for the decode step, bf16 KV.
+ * <p>{@link #step} samples on the host for now: {@link #forwardLogits} copies each chunk's last
+ * logits back and {@link HostSampler} draws from them, as on the CPU. Not yet here (gpu/NOTES.md
+ * has the H200 figures behind this order and the plan): sampling on the device behind {@code step},
+ * a tiled prefill attention kernel, CUDA graphs for the decode step, bf16 KV.
  *
  * <pre>{@code
  * try (Backend gpu = new CudaBackend(model); KvCache kv = gpu.newKvCache(4096, 16)) {
- *     float[][][] logits = gpu.forward(kv, chunks);
+ *     List<RowResult> drawn = gpu.step(kv, chunks, rows);
+ *     float[][][] logits = gpu.forwardLogits(otherKv, chunks); // the explicit path, for checks
  * }
  * }</pre>
  */
@@ -255,7 +260,7 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
     }
 
     @Override
-    public synchronized float[][][] forward(KvCache kvCache, List<SequenceChunk> chunks) {
+    public synchronized float[][][] forwardLogits(KvCache kvCache, List<SequenceChunk> chunks) {
         CudaKvCache kv = (CudaKvCache) kvCache;
         device.bind();
         StepPlan plan = new StepPlan(chunks, kv.blockSize(), c, GEMM_MIN_TOKENS);
@@ -294,7 +299,17 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
     }
 
     /**
-     * One {@link #forward} with every launch timed on the device: milliseconds per kernel name,
+     * For now {@link Backend}'s default: the logits path, then the host draw
+     * ({@link HostSampler#sampleRows}), which the device draw must equal when it replaces this
+     * ({@code DrawChecks} checks it). Stated here so the host round trip is visible beside the GPU work.
+     */
+    @Override
+    public List<RowResult> step(KvCache kvCache, List<SequenceChunk> chunks, List<RowSampling> rows) {
+        return Backend.super.step(kvCache, chunks, rows);
+    }
+
+    /**
+     * One {@link #forwardLogits} with every launch timed on the device: milliseconds per kernel name,
      * plus {@code "device_total"} (their sum) and {@code "wall"} (the whole call, host work and
      * launch gaps included). For benchmarks; the timing itself adds a little to the wall time.
      */
@@ -304,7 +319,7 @@ public final class CudaBackend implements Backend, BackendDiagnostics {
         try (KernelTimer timer = new KernelTimer()) {
             kernels.timer = timer;
             long start = System.nanoTime();
-            forward(kvCache, chunks);
+            forwardLogits(kvCache, chunks);
             double wall = (System.nanoTime() - start) / 1e6;
             Map<String, Double> ms = new java.util.LinkedHashMap<>(timer.collect());
             ms.put("device_total", ms.values().stream().mapToDouble(Double::doubleValue).sum());

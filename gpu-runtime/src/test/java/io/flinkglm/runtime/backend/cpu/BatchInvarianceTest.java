@@ -32,12 +32,12 @@ class BatchInvarianceTest {
     void logitsAloneEqualLogitsInAMixedBatch() {
         float[] alone;
         try (KvCache kv = backend.newKvCache(16, 4)) {
-            alone = backend.forward(kv, List.of(new SequenceChunk(PROMPT, 0, blocks(0, 5), false)))[0][0];
+            alone = backend.forwardLogits(kv, List.of(new SequenceChunk(PROMPT, 0, blocks(0, 5), false)))[0][0];
         }
         float[] batched;
         try (KvCache kv = backend.newKvCache(16, 4)) {
-            backend.forward(kv, List.of(new SequenceChunk(new int[] {1, 2, 3, 4, 5, 6}, 0, blocks(5, 2), false)));
-            batched = backend.forward(kv, List.of(
+            backend.forwardLogits(kv, List.of(new SequenceChunk(new int[] {1, 2, 3, 4, 5, 6}, 0, blocks(5, 2), false)));
+            batched = backend.forwardLogits(kv, List.of(
                     new SequenceChunk(new int[] {77}, 6, blocks(5, 2), false),
                     new SequenceChunk(PROMPT, 0, blocks(7, 5), false),
                     new SequenceChunk(new int[] {9, 9, 9}, 0, blocks(12, 1), true)))[1][0];
@@ -49,14 +49,14 @@ class BatchInvarianceTest {
     void chunkedPrefillEqualsOneChunk() {
         float[] whole;
         try (KvCache kv = backend.newKvCache(8, 4)) {
-            whole = backend.forward(kv, List.of(new SequenceChunk(PROMPT, 0, blocks(0, 5), false)))[0][0];
+            whole = backend.forwardLogits(kv, List.of(new SequenceChunk(PROMPT, 0, blocks(0, 5), false)))[0][0];
         }
         float[] chunked;
         try (KvCache kv = backend.newKvCache(8, 4)) {
             int[] table = blocks(3, 5);
-            backend.forward(kv, List.of(new SequenceChunk(slice(0, 7), 0, table, false)));
-            backend.forward(kv, List.of(new SequenceChunk(slice(7, 8), 7, table, false)));
-            chunked = backend.forward(kv, List.of(new SequenceChunk(slice(8, PROMPT.length), 8, table, false)))[0][0];
+            backend.forwardLogits(kv, List.of(new SequenceChunk(slice(0, 7), 0, table, false)));
+            backend.forwardLogits(kv, List.of(new SequenceChunk(slice(7, 8), 7, table, false)));
+            chunked = backend.forwardLogits(kv, List.of(new SequenceChunk(slice(8, PROMPT.length), 8, table, false)))[0][0];
         }
         assertThat(chunked).isEqualTo(whole);
     }
@@ -71,12 +71,12 @@ class BatchInvarianceTest {
         int[] table = blocks(0, 76);
         float[][] whole;
         try (KvCache kv = backend.newKvCache(76, 4)) {
-            whole = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, table, true)))[0];
+            whole = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, table, true)))[0];
         }
         try (KvCache kv = backend.newKvCache(76, 4)) {
             for (int from = 0; from < prompt.length; from += 100) {
                 int to = Math.min(prompt.length, from + 100);
-                float[][] part = backend.forward(kv, List.of(new SequenceChunk(
+                float[][] part = backend.forwardLogits(kv, List.of(new SequenceChunk(
                         java.util.Arrays.copyOfRange(prompt, from, to), from, table, true)))[0];
                 for (int i = 0; i < part.length; i++) {
                     assertThat(part[i]).as("position %d", from + i).isEqualTo(whole[from + i]);

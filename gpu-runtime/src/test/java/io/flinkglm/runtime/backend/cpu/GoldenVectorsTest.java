@@ -27,7 +27,7 @@ class GoldenVectorsTest {
         int[] tokens = ints(expected.get("tokens"));
         CpuBackend backend = new CpuBackend(Glm4Model.load(dir));
         try (KvCache kv = backend.newKvCache(8, 16)) {
-            float[][] logits = backend.forward(kv, List.of(
+            float[][] logits = backend.forwardLogits(kv, List.of(
                     new SequenceChunk(tokens, 0, new int[] {0, 1, 2, 3}, true)))[0];
 
             assertThat(logits).hasNumberOfRows(tokens.length);
@@ -48,12 +48,12 @@ class GoldenVectorsTest {
         CpuBackend backend = new CpuBackend(Glm4Model.load(dir));
         int[] blocks = {0, 1, 2, 3};
         try (KvCache kv = backend.newKvCache(4, 16)) {
-            float[] logits = backend.forward(kv, List.of(new SequenceChunk(prompt, 0, blocks, false)))[0][0];
+            float[] logits = backend.forwardLogits(kv, List.of(new SequenceChunk(prompt, 0, blocks, false)))[0][0];
             List<Integer> generated = new ArrayList<>();
             for (int i = 0; i < greedy.length; i++) {
                 int next = Sampler.argmax(logits);
                 generated.add(next);
-                logits = backend.forward(kv, List.of(
+                logits = backend.forwardLogits(kv, List.of(
                         new SequenceChunk(new int[] {next}, prompt.length + i, blocks, false)))[0][0];
             }
             assertThat(generated).containsExactly(box(greedy));
