@@ -95,8 +95,8 @@ final class ModelRunner implements AutoCloseable {
         Constraint constraint = s.constraint();
         int state = s.constraintState();
         long[] allowed = constraint.allowedTokens(state, vocabulary);
-        boolean complete = constraint.isComplete(state);
-        boolean any = complete && !s.params().stopTokenIds().isEmpty();
+        List<Integer> stops = constraint.allowedStops(state, s.params().stopTokenIds());
+        boolean any = !stops.isEmpty();
         for (int w = 0; w < allowed.length && !any; w++) {
             any = allowed[w] != 0;
         }
@@ -108,7 +108,7 @@ final class ModelRunner implements AutoCloseable {
                     + " under constraint " + constraint + " at position " + s.position());
         }
         return new ModelRunnerOutput.Sampled(sequenceId,
-                Sampler.sample(logits, s.params(), s.history(), s.position(), allowed, complete), null, null);
+                Sampler.sample(logits, s.params(), s.history(), s.position(), allowed, stops), null, null);
     }
 
     /**

@@ -41,9 +41,19 @@ public final class Sampler {
      */
     public static int sample(float[] logits, SamplingParams p, int[] history, int position, long[] allowed,
                              boolean stopAllowed) {
+        return sample(logits, p, history, position, allowed, stopAllowed ? p.stopTokenIds() : java.util.List.of());
+    }
+
+    /**
+     * As {@link #sample(float[], SamplingParams, int[], int, long[], boolean)}, with the stop tokens that
+     * may end the output now named one by one (a tool call may end only on {@code <|observation|>}, an
+     * answer only on the others); the request's other stop tokens are masked.
+     */
+    public static int sample(float[] logits, SamplingParams p, int[] history, int position, long[] allowed,
+                             java.util.List<Integer> allowedStops) {
         float[] x = logits.clone();
         if (allowed != null) {
-            applyMask(x, allowed, p.stopTokenIds(), stopAllowed);
+            applyMask(x, allowed, p.stopTokenIds(), allowedStops);
         }
         if (p.repetitionPenalty() != 1) {
             applyRepetitionPenalty(x, history, (float) p.repetitionPenalty());
@@ -96,9 +106,9 @@ public final class Sampler {
         return candidates[0];
     }
 
-    /** Sets every token that {@code allowed} leaves out to -inf; stop tokens follow {@code stopAllowed}. */
-    static void applyMask(float[] x, long[] allowed, java.util.List<Integer> stopTokenIds, boolean stopAllowed) {
-        float[] original = stopAllowed ? x.clone() : null;
+    /** Sets every token that {@code allowed} leaves out to -inf; of the stop tokens, only {@code allowedStops} keep their logit. */
+    static void applyMask(float[] x, long[] allowed, java.util.List<Integer> stopTokenIds, java.util.List<Integer> allowedStops) {
+        float[] original = allowedStops.isEmpty() ? null : x.clone();
         for (int i = 0; i < x.length; i++) {
             int word = i >>> 6;
             if (word >= allowed.length || (allowed[word] & (1L << i)) == 0) {
@@ -107,7 +117,7 @@ public final class Sampler {
         }
         for (int stop : stopTokenIds) {
             if (stop >= 0 && stop < x.length) {
-                x[stop] = stopAllowed ? original[stop] : Float.NEGATIVE_INFINITY;
+                x[stop] = allowedStops.contains(stop) ? original[stop] : Float.NEGATIVE_INFINITY;
             }
         }
     }

@@ -65,7 +65,8 @@ class ToolChoiceTest {
         assertThat(ToolChoice.fromOpenAi(JSON.readTree("\"none\""))).isEqualTo(ToolChoice.none());
         assertThat(ToolChoice.fromOpenAi(JSON.readTree("{\"type\": \"function\", \"function\": {\"name\": \"f\"}}")))
                 .isEqualTo(ToolChoice.function("f"));
-        assertThatThrownBy(() -> ToolChoice.fromOpenAi(JSON.readTree("\"required\"")))
-                .hasMessageContaining("\"required\" is not supported");
+        assertThat(ToolChoice.fromOpenAi(JSON.readTree("\"required\""))).isEqualTo(ToolChoice.required());
+        assertThatThrownBy(() -> ToolChoice.fromOpenAi(JSON.readTree("\"any\"")))
+                .hasMessageContaining("\"any\" is not supported");
     }
 }
