@@ -303,6 +303,14 @@ class GlmModelProviderITCase {
         }
         assertThat(rows.get(3).getField(3)).isNull();
         assertThat((String) rows.get(3).getField(4)).startsWith("invalid_priority").contains("5000");
+
+        // Without a seed column a row is seeded by its values, but not by when or for whom it is served.
+        sql.executeSql(model("unseeded", "INPUT (prompt STRING, priority INT, tenant STRING) OUTPUT (response STRING)",
+                "'task' = 'chat', 'temperature' = '0.9'"));
+        List<Row> unseeded = collect(sql, "SELECT id, response"
+                + " FROM ML_PREDICT(TABLE prompts, MODEL unseeded, DESCRIPTOR(prompt, priority, tenant))");
+        assertThat(unseeded.get(0).getField(1)).as("same prompt, other priority and tenant")
+                .isNotNull().isEqualTo(unseeded.get(2).getField(1));
     }
 
     @Test
