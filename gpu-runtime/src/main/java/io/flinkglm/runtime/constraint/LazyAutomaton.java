@@ -75,14 +75,21 @@ abstract class LazyAutomaton {
         }
         long[] m = cache.get(state);
         if (m == null) {
-            m = new long[(trie.vocabSize() + 63) >>> 6];
-            trie.allowed(state, this::step, m);
+            m = computeMask(state, trie);
             cache.set(state, m);
         }
         return m;
     }
 
-    private int step(int state, int b) {
+    /** The mask of {@code state}, not yet cached: by default one walk of the whole trie. Called holding the lock. */
+    long[] computeMask(int state, TokenTrie trie) {
+        long[] m = new long[(trie.vocabSize() + 63) >>> 6];
+        trie.allowed(state, this::step, m);
+        return m;
+    }
+
+    /** {@link #next(int, int)} for subclasses already holding the lock. */
+    final int step(int state, int b) {
         int[] row = transitions.get(state);
         int next = row[b];
         if (next == UNKNOWN) {

@@ -115,6 +115,23 @@ final class ToolCallAutomaton extends LazyAutomaton {
         }
     }
 
+    /**
+     * While the output may still be any answer (a free one) or a call, nearly every token is allowed: the
+     * mask is the free answer's, less the tokens that run through a tool's name into arguments that cannot
+     * be. Only those few subtrees of the vocabulary are walked, not the whole of it once per name prefix.
+     */
+    @Override
+    long[] computeMask(int state, TokenTrie trie) {
+        Place p = places.get(state);
+        if (p.kind() != NAME || required || answer != null) {
+            return super.computeMask(state, trie);
+        }
+        int free = place(ANSWER, 0, FREE);
+        long[] m = mask(free, trie).clone();
+        trie.refine(state, this::step, free, m);
+        return m;
+    }
+
     private int answerStart() {
         return answer == null ? FREE : answer.start();
     }

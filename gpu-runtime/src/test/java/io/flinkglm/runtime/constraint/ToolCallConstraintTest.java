@@ -87,6 +87,41 @@ class ToolCallConstraintTest {
     }
 
     @Test
+    void everyMaskAllowsExactlyTheTokensWhoseBytesKeepTheOutputValid() {
+        List<byte[]> tokens = new java.util.ArrayList<>();
+        for (int b = 0; b < 256; b++) {
+            tokens.add(new byte[]{(byte) b});
+        }
+        for (String t : List.of("get", "get_", "_weather", "_weather\n", "_weather\n{\"", "\n{}", "\n{\"city\":\"",
+                "_time\n{", "_time\n[", "time", "python\n", "print(", "{\"", "\"}", "Oslo", "\nSunny", "getaway")) {
+            tokens.add(bytes(t));
+        }
+        tokens.add(null); // an id without bytes, as the embedding's padding rows
+        TokenTrie trie = TokenTrie.of(tokens.toArray(new byte[0][]));
+        List<String> outputs = List.of("get_weather\n{\"city\":\"Oslo\"}", "get_time\n{}", "python\nprint(1)",
+                "\nSunny", "getaway", "ge");
+        for (Constraint c : List.of(Constraint.toolCall(tools(), false, null, Set.of(OBSERVATION)),
+                Constraint.toolCall(tools(), true, null, Set.of(OBSERVATION)),
+                Constraint.toolCall(tools(), false, Constraint.regex("ge[a-z]*!?|\nSunny"), Set.of(OBSERVATION)))) {
+            for (String output : outputs) {
+                int state = c.startState();
+                for (byte b : bytes(output)) {
+                    if (state < 0) {
+                        break;
+                    }
+                    long[] mask = c.allowedTokens(state, trie);
+                    for (int id = 0; id < tokens.size(); id++) {
+                        boolean expected = tokens.get(id) != null && c.advance(state, tokens.get(id)) >= 0;
+                        assertThat((mask[id >>> 6] & (1L << id)) != 0).as("token %d after a prefix of %s under %s",
+                                id, output, c).isEqualTo(expected);
+                    }
+                    state = c.advance(state, new byte[]{b});
+                }
+            }
+        }
+    }
+
+    @Test
     void badToolSetsAreRefusedByName() {
         assertThatThrownBy(() -> Constraint.toolCall(Map.of(), true, null, Set.of(OBSERVATION)))
                 .hasMessageContaining("at least one tool");
