@@ -1,5 +1,8 @@
 package io.flinkglm.runtime.constraint;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.annotation.PublicEvolving;
 
 import java.util.ArrayList;
@@ -34,7 +37,7 @@ public final class Constraint {
     public enum Kind { JSON_SCHEMA, JSON_OBJECT, REGEX, CHOICE, TOOL_CALL }
 
     private static final int CACHE_SIZE = 256;
-    private static final com.fasterxml.jackson.databind.ObjectMapper KEYS = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final ObjectMapper KEYS = new ObjectMapper();
     /** Compiled automata by kind and text, least recently used dropped first. */
     private static final Map<String, LazyAutomaton> COMPILED = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -121,9 +124,9 @@ public final class Constraint {
         if (callEndTokenIds.isEmpty()) {
             throw new IllegalArgumentException("a tool call constraint needs the stop token(s) that end a call");
         }
-        com.fasterxml.jackson.databind.node.ObjectNode key = KEYS.createObjectNode();
+        ObjectNode key = KEYS.createObjectNode();
         key.put("required", required);
-        com.fasterxml.jackson.databind.node.ArrayNode toolKeys = key.putArray("tools");
+        ArrayNode toolKeys = key.putArray("tools");
         List<String> names = new ArrayList<>();
         List<Constraint> arguments = new ArrayList<>();
         for (Map.Entry<String, Constraint> t : tools.entrySet()) {
