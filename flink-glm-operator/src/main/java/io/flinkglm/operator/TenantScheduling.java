@@ -68,7 +68,11 @@ public final class TenantScheduling {
      * producer bug, which a dead letter shows rather than a silent clamp.
      */
     public static Optional<String> priorityViolation(Prompt prompt) {
-        Integer p = prompt == null ? null : prompt.priority();
+        return priorityViolation(prompt == null ? null : prompt.priority());
+    }
+
+    /** As {@link #priorityViolation(Prompt)} for a priority from elsewhere (an SQL row's {@code priority} column). */
+    public static Optional<String> priorityViolation(Integer p) {
         if (p == null || (p >= Prompt.MIN_PRIORITY && p <= Prompt.MAX_PRIORITY)) {
             return Optional.empty();
         }

@@ -131,16 +131,16 @@ final class TurnPlanner {
                         + " but the conversation offers " + (names.isEmpty() ? "no functions" : "only " + names));
             }
         }
+        if (choice.isRequired() && tools.functionNames().isEmpty() && tools.builtInTools().isEmpty()) {
+            return Rejection.plan("invalid_tool_choice", "tool_choice is required but the conversation offers no tools");
+        }
         Constraint constraint;
         try {
-            constraint = responseFormat(prompt.responseFormat());
-            if (choice.forcedFunction().isPresent()) {
-                // The prompt ends inside the call (after "name\n"), so the output is the arguments alone:
-                // constrain them to the tool's parameters, and every emitted FunctionCall validates.
-                String name = choice.forcedFunction().get();
-                constraint = tools.parametersSchema(name).map(Constraint::jsonSchema)
-                        .orElse(tools.functionNames().contains(name) ? Constraint.jsonObject() : null);
-            }
+            // A forced call's prompt ends inside the call (after "name\n"), so its output is the arguments
+            // alone; required and auto constrain a call to an offered tool's parameters once it has begun.
+            // Either way every emitted FunctionCall validates (see ToolCallValidator#callConstraint).
+            constraint = tools.callConstraint(choice, responseFormat(prompt.responseFormat()), observationIds())
+                    .orElse(null);
         } catch (IllegalArgumentException e) {
             return Rejection.plan("invalid_response_format", e.getMessage());
         }
@@ -205,14 +205,21 @@ final class TurnPlanner {
         } catch (IllegalArgumentException e) { // a job default out of range is caught here too, per turn
             return Rejection.plan("invalid_sampling", e.getMessage());
         }
-        if (constraint != null && choice.forcedFunction().isEmpty()) {
+        if (constraint != null && choice.forcedFunction().isEmpty() && constraint.kind() != Constraint.Kind.TOOL_CALL) {
             // A constrained answer is the answer itself: ending it on <|observation|> would read as a tool call.
+            // (A tool call constraint decides per state: only a whole call may end on it.)
             int observation = tokenizer.findSpecialId("<|observation|>").orElse(-1);
             sampling = new SamplingParams(sampling.temperature(), sampling.topK(), sampling.topP(),
                     sampling.repetitionPenalty(), sampling.seed(), sampling.maxTokens(),
                     sampling.stopTokenIds().stream().filter(id -> id != observation).toList(), sampling.stopStrings());
         }
         return new Turn(requestId, tokens, messages, toolsJson, choice, sampling, state != null, cut, constraint);
+    }
+
+    /** The stop token that ends a GLM-4 tool call. */
+    private Set<Integer> observationIds() {
+        java.util.OptionalInt id = tokenizer.findSpecialId("<|observation|>");
+        return id.isPresent() ? Set.of(id.getAsInt()) : Set.of();
     }
 
     /** The prompt in the one JSON shape the runtime reads conversations from (as {@code bin/glm generate --messages}). */
@@ -295,13 +302,16 @@ final class TurnPlanner {
         }
     }
 
-    /** A prompt's tool_choice: "auto" (or absent), "none", a function name, or OpenAI's JSON object form. */
+    /** A prompt's tool_choice: "auto" (or absent), "none", "required", a function name, or OpenAI's JSON object form. */
     private static ToolChoice toolChoice(String choice) {
         if (choice == null || choice.equals("auto")) {
             return ToolChoice.auto();
         }
         if (choice.equals("none")) {
             return ToolChoice.none();
+        }
+        if (choice.equals("required")) {
+            return ToolChoice.required();
         }
         if (!choice.strip().startsWith("{")) {
             return ToolChoice.function(choice);

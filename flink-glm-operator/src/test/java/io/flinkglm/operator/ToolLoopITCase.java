@@ -4,6 +4,7 @@ import io.flinkglm.records.Prompt;
 import io.flinkglm.records.Task;
 import io.flinkglm.records.ToolResult;
 import io.flinkglm.runtime.testing.ScriptedCheckpoint;
+import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -16,6 +17,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,11 +88,42 @@ class ToolLoopITCase {
         assertThat(out).contains("completion ok1 fine OK STOP");
     }
 
+    @Test
+    void aCallTheModelBeginsOnItsOwnIsKeptToTheToolsSchemaUnderAutoAndRequired(@TempDir Path careless) throws Exception {
+        // This model answers every prompt with a call whose arguments break the schema (a number where a
+        // string of at most 4 characters belongs): unconstrained, each became a SCHEMA_VIOLATION error.
+        ScriptedCheckpoint.write(careless, Map.of());
+        Glm4Tokenizer tok = Glm4Tokenizer.load(careless);
+        Map<Integer, Integer> script = new HashMap<>();
+        int at = tok.specialId("<|assistant|>");
+        for (int t : tok.encode("get_weather\n{\"location\": 5}")) {
+            script.put(at, t);
+            at = t;
+        }
+        script.put(at, tok.specialId("<|observation|>"));
+        ScriptedCheckpoint.write(careless, script);
+        String shortLocation = """
+                [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+                  "properties": {"location": {"type": "string", "maxLength": 4}}, "required": ["location"],
+                  "additionalProperties": false}}}]""";
+
+        List<String> out = run(List.of(
+                ChatInput.of(prompt("a1", "auto", "Weather?", shortLocation, null)),
+                ChatInput.of(prompt("q1", "required", "Weather?", shortLocation, "required"))), careless, 32);
+
+        assertThat(out).filteredOn(s -> s.startsWith("error")).isEmpty();
+        assertThat(out).hasSize(2).allMatch(s -> s.startsWith("call ") && s.contains(" get_weather {\"location\":\""));
+    }
+
     private static List<String> run(List<ChatInput> inputs) throws Exception {
+        return run(inputs, model, 8);
+    }
+
+    private static List<String> run(List<ChatInput> inputs, Path model, int maxTokens) throws Exception {
         Configuration conf = new Configuration();
         conf.set(GlmOptions.MODEL_PATH, model.toString());
         conf.set(GlmOptions.BACKEND, "cpu");
-        conf.set(GlmOptions.MAX_TOKENS, 8);
+        conf.set(GlmOptions.MAX_TOKENS, maxTokens);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
         GlmStreams.Chat chat = GlmStreams.chat(env.fromData(inputs).keyBy(ChatInput::conversationId), conf);

@@ -129,6 +129,35 @@ class TurnPlannerTest {
     }
 
     @Test
+    void requiredAndAutoConstrainACallToTheOfferedToolsAndKeepTheCallTokenAsItsOnlyEnd() {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":" + SCHEMA + "}}]";
+        byte[] call = "get_weather\n{\"city\":\"Paris\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int observation = tokenizer.specialId("<|observation|>");
+
+        Turn required = turn(new ConversationState(), ChatInput.of(withFormat(null, tools, "required")));
+        Turn auto = turn(new ConversationState(), ChatInput.of(withFormat(null, tools, null)));
+
+        for (Turn t : List.of(required, auto)) {
+            assertThat(t.constraint().kind()).isEqualTo(io.flinkglm.runtime.constraint.Constraint.Kind.TOOL_CALL);
+            assertThat(t.constraint().accepts(call)).isTrue();
+            assertThat(t.sampling().stopTokenIds()).contains(observation);
+        }
+        assertThat(required.toolChoice().isRequired()).isTrue();
+        assertThat(required.constraint().accepts("\nSunny.".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isFalse();
+        assertThat(auto.constraint().accepts("\nSunny.".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isTrue();
+    }
+
+    @Test
+    void requiredWithoutToolsAndAResponseFormatOfAnUnknownTypeAreRejectedNamingWhatIsWrong() {
+        TurnPlan noTools = planner.plan(new ConversationState(), ChatInput.of(withFormat(null, null, "required")));
+        TurnPlan badType = planner.plan(new ConversationState(), ChatInput.of(withFormat("{\"type\":\"xml\"}", null, null)));
+
+        assertThat(((Rejection) noTools).reason()).startsWith("invalid_tool_choice").contains("offers no tools");
+        assertThat(((Rejection) badType).reason()).startsWith("invalid_response_format").contains("response_format")
+                .contains("'xml'");
+    }
+
+    @Test
     void aForcedFunctionCallConstrainsTheArgumentsToItsParametersSchema() {
         String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":" + SCHEMA + "}}]";
 

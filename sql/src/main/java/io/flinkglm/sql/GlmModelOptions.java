@@ -66,6 +66,23 @@ public final class GlmModelOptions {
         }
     }
 
+    /** What a chat or complete row's answer must be. */
+    public enum ResponseFormat implements DescribedEnum {
+        TEXT("Free text."),
+        JSON("A JSON object, compact (no whitespace) and nested at most 5 levels, valid by construction.");
+
+        private final String description;
+
+        ResponseFormat(String description) {
+            this.description = description;
+        }
+
+        @Override
+        public InlineElement getDescription() {
+            return text(description);
+        }
+    }
+
     public static final ConfigOption<String> MODEL_PATH = ConfigOptions.key("model.path")
             .stringType().noDefaultValue()
             .withDescription("Directory of a GLM-4 checkpoint (Hugging Face or THUDM layout) with its tokenizer, as"
@@ -84,6 +101,16 @@ public final class GlmModelOptions {
     public static final ConfigOption<Integer> MAX_TOKENS = ConfigOptions.key("max-tokens")
             .intType().defaultValue(256)
             .withDescription("Most tokens generated per row (chat, complete); also capped by the context left.");
+
+    public static final ConfigOption<ResponseFormat> RESPONSE_FORMAT = ConfigOptions.key("response-format")
+            .enumType(ResponseFormat.class).defaultValue(ResponseFormat.TEXT)
+            .withDescription("chat, complete: 'json' makes every answer a JSON object by construction (constrained"
+                    + " decoding, as a prompt's response_format {\"type\": \"json_object\"}); 'text' leaves it free.");
+
+    public static final ConfigOption<String> JSON_SCHEMA = ConfigOptions.key("json-schema")
+            .stringType().noDefaultValue()
+            .withDescription("chat, complete: a JSON schema every answer is valid under by construction (as a prompt's"
+                    + " response_format json_schema); a keyword outside the supported subset fails planning, naming it.");
 
     public static final ConfigOption<Double> TEMPERATURE = ConfigOptions.key("temperature")
             .doubleType().defaultValue(0.0)

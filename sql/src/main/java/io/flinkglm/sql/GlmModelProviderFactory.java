@@ -1,5 +1,6 @@
 package io.flinkglm.sql;
 
+import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.sql.GlmModelOptions.Task;
 import org.apache.flink.annotation.PublicEvolving;
 import org.apache.flink.configuration.ConfigOption;
@@ -21,6 +22,7 @@ import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -60,7 +62,7 @@ public final class GlmModelProviderFactory implements ModelProviderFactory {
                 GlmModelOptions.REPETITION_PENALTY, GlmModelOptions.STOP, GlmModelOptions.SEED,
                 GlmModelOptions.BACKEND, GlmModelOptions.KV_CACHE_BYTES, GlmModelOptions.CAPACITY,
                 GlmModelOptions.LABELS, GlmModelOptions.MODERATION_POLICY, GlmModelOptions.REQUEST_TIMEOUT,
-                GlmModelOptions.ERROR_HANDLING));
+                GlmModelOptions.ERROR_HANDLING, GlmModelOptions.RESPONSE_FORMAT, GlmModelOptions.JSON_SCHEMA));
     }
 
     @Override
@@ -85,6 +87,18 @@ public final class GlmModelProviderFactory implements ModelProviderFactory {
             throw new ValidationException("model " + model + ": '" + GlmModelOptions.LABELS.key() + "' is for task"
                     + " classify, but the task is " + task.sqlName());
         }
+        boolean formatted = options.get(GlmModelOptions.RESPONSE_FORMAT) != GlmModelOptions.ResponseFormat.TEXT
+                || options.getOptional(GlmModelOptions.JSON_SCHEMA).isPresent();
+        if (formatted && task != Task.CHAT && task != Task.COMPLETE) {
+            throw new ValidationException("model " + model + ": '" + GlmModelOptions.RESPONSE_FORMAT.key() + "' and '"
+                    + GlmModelOptions.JSON_SCHEMA.key() + "' shape generated answers (task chat or complete), but the"
+                    + " task is " + task.sqlName());
+        }
+        try {
+            answerFormat(options);
+        } catch (IllegalArgumentException e) {
+            throw new ValidationException("model " + model + ": " + e.getMessage(), e);
+        }
         positive(model, GlmModelOptions.MAX_TOKENS, options.get(GlmModelOptions.MAX_TOKENS));
         positive(model, GlmModelOptions.CAPACITY, options.get(GlmModelOptions.CAPACITY));
         try { // the engine's own range checks, so the limits live in one place
@@ -101,6 +115,30 @@ public final class GlmModelProviderFactory implements ModelProviderFactory {
         if (value < 1) {
             throw new ValidationException("model " + model + ": '" + option.key() + "' must be at least 1 but is " + value);
         }
+    }
+
+    /**
+     * The constraint every chat or complete answer is under, or null for free text. Compiling it here checks
+     * the schema at planning.
+     *
+     * @throws IllegalArgumentException naming the option and, for a schema, the unsupported keyword
+     */
+    static Constraint answerFormat(ReadableConfig options) {
+        Optional<String> schema = options.getOptional(GlmModelOptions.JSON_SCHEMA);
+        if (schema.isPresent()) {
+            if (options.getOptional(GlmModelOptions.RESPONSE_FORMAT).orElse(null) == GlmModelOptions.ResponseFormat.TEXT) {
+                throw new IllegalArgumentException("'" + GlmModelOptions.JSON_SCHEMA.key() + "' makes answers JSON, but '"
+                        + GlmModelOptions.RESPONSE_FORMAT.key() + "' = 'text' says free text; drop one of them");
+            }
+            try {
+                return Constraint.jsonSchema(schema.get());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("'" + GlmModelOptions.JSON_SCHEMA.key() + "' is not a supported"
+                        + " schema: " + e.getMessage(), e);
+            }
+        }
+        return options.get(GlmModelOptions.RESPONSE_FORMAT) == GlmModelOptions.ResponseFormat.JSON
+                ? Constraint.jsonObject() : null;
     }
 
     /** The classify labels, trimmed, in order: at least two, none blank, none twice. */

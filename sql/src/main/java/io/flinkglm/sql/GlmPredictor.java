@@ -172,7 +172,8 @@ final class GlmPredictor implements Serializable {
 
     /**
      * The row's 'seed' column, or a hash of its input values and the answer options: a row recomputed
-     * after a failure, or sent twice, draws the same tokens. FNV-1a, stable across JVMs and releases.
+     * after a failure, or sent twice, draws the same tokens. FNV-1a, stable across JVMs and releases. The
+     * 'priority' and 'tenant' columns decide when a row is served, never what it answers, so they are left out.
      */
     long seedOf(RowData row) {
         if (signature.seedIndex >= 0 && !row.isNullAt(signature.seedIndex)) {
@@ -180,7 +181,7 @@ final class GlmPredictor implements Serializable {
         }
         long h = optionsSeed;
         for (int i = 0; i < signature.inputArity; i++) {
-            if (i != signature.seedIndex) {
+            if (i != signature.seedIndex && i != signature.priorityIndex && i != signature.tenantIndex) {
                 h = Fnv1a.mix(h, Fnv1a.hash64(valueText(row, i)));
             }
         }

@@ -21,7 +21,9 @@ import java.util.List;
  *
  * <p>Inputs, by name and type: {@code seed} (BIGINT or INT) seeds the row; for chat, {@code messages}
  * ({@code ARRAY<ROW<role STRING, content STRING>>}) and {@code tools} (STRING, a JSON array of tool
- * definitions); every task else reads exactly one other STRING column, the text, whatever its name.
+ * definitions); {@code priority} (INT, the engine's priority class, lower served sooner) and {@code tenant}
+ * (STRING, who the row is served for under fair sharing), both optional and read as a prompt's; every
+ * task else reads exactly one other STRING column, the text, whatever its name.
  */
 @Internal
 final class ModelSignature implements Serializable {
@@ -33,17 +35,21 @@ final class ModelSignature implements Serializable {
     final int toolsIndex;     // -1 when absent
     final int seedIndex;      // -1 when the seed comes from the row's values
     final boolean seedIsInt;
+    final int priorityIndex;  // -1 when absent: the engine's default priority
+    final int tenantIndex;    // -1 when absent: the default tenant
     final int inputArity;
     final OutputColumn[] outputs; // in declared order
 
     private ModelSignature(Task task, int textIndex, int messagesIndex, int toolsIndex, int seedIndex,
-                           boolean seedIsInt, int inputArity, OutputColumn[] outputs) {
+                           boolean seedIsInt, int priorityIndex, int tenantIndex, int inputArity, OutputColumn[] outputs) {
         this.task = task;
         this.textIndex = textIndex;
         this.messagesIndex = messagesIndex;
         this.toolsIndex = toolsIndex;
         this.seedIndex = seedIndex;
         this.seedIsInt = seedIsInt;
+        this.priorityIndex = priorityIndex;
+        this.tenantIndex = tenantIndex;
         this.inputArity = inputArity;
         this.outputs = outputs;
     }
@@ -65,6 +71,8 @@ final class ModelSignature implements Serializable {
         int tools = -1;
         int seed = -1;
         boolean seedIsInt = false;
+        int priority = -1;
+        int tenant = -1;
         List<Column> inputs = input.getColumns();
         for (int i = 0; i < inputs.size(); i++) {
             String name = inputs.get(i).getName();
@@ -76,6 +84,15 @@ final class ModelSignature implements Serializable {
                 }
                 seed = i;
                 seedIsInt = type.getTypeRoot() == LogicalTypeRoot.INTEGER;
+            } else if (name.equals("priority")) {
+                if (type.getTypeRoot() != LogicalTypeRoot.INTEGER) {
+                    throw new ValidationException("model " + model + ": input column 'priority' is read as the row's"
+                            + " engine priority and must be INT but is " + type.asSummaryString());
+                }
+                priority = i;
+            } else if (name.equals("tenant")) {
+                requireString(model, name, type, "the tenant the row is served for");
+                tenant = i;
             } else if (task == Task.CHAT && name.equals("messages")) {
                 if (!isMessages(type)) {
                     throw new ValidationException("model " + model + ": input column 'messages' must be"
@@ -90,7 +107,7 @@ final class ModelSignature implements Serializable {
                 if (text >= 0) {
                     throw new ValidationException("model " + model + " (task " + taskName + ") has two text input"
                             + " columns, '" + inputs.get(text).getName() + "' and '" + name + "'; it reads one"
-                            + (task == Task.CHAT ? " (or 'messages')" : "") + ", plus an optional 'seed'"
+                            + (task == Task.CHAT ? " (or 'messages')" : "") + ", plus an optional 'seed', 'priority', 'tenant'"
                             + (task == Task.CHAT ? " and 'tools'" : ""));
                 }
                 text = i;
@@ -125,7 +142,7 @@ final class ModelSignature implements Serializable {
             }
             outs.add(known);
         }
-        return new ModelSignature(task, text, messages, tools, seed, seedIsInt, inputs.size(),
+        return new ModelSignature(task, text, messages, tools, seed, seedIsInt, priority, tenant, inputs.size(),
                 outs.toArray(new OutputColumn[0]));
     }
 

@@ -8,7 +8,10 @@ import io.flinkglm.runtime.chat.AssistantReply;
 import io.flinkglm.runtime.chat.ChatMessage;
 import io.flinkglm.runtime.chat.ChatTemplate;
 import io.flinkglm.runtime.chat.Conversation;
+import io.flinkglm.operator.TenantScheduling;
+import io.flinkglm.runtime.chat.ToolCallValidator;
 import io.flinkglm.runtime.chat.ToolChoice;
+import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.SamplingParams;
@@ -35,6 +38,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -63,6 +67,7 @@ final class RowRequests {
     private final int contextTokens;
     private final List<Integer> stopIds;
     private final int observationId;
+    private final Constraint answerFormat;       // chat, complete: what an answer must be; null: free text
     private final SafetyClassifier classifier;   // moderate only
     private final List<String> labels;           // classify only
     private final int[] labelTokenIds;           // classify only
@@ -80,6 +85,7 @@ final class RowRequests {
         model.config().eosTokenIds().stream().filter(id -> !stops.contains(id)).forEach(stops::add);
         this.stopIds = List.copyOf(stops);
         this.observationId = tokenizer.findSpecialId("<|observation|>").orElse(-1);
+        this.answerFormat = GlmModelProviderFactory.answerFormat(options);
         this.classifier = signature.task == Task.MODERATE ? new SafetyClassifier(engine, tokenizer, policy(options)) : null;
         if (signature.task == Task.CLASSIFY) {
             this.labels = GlmModelProviderFactory.labels(options);
@@ -126,10 +132,29 @@ final class RowRequests {
     Prepared prepare(String requestId, RowData row, long seed, long deadlineMillis) {
         return switch (signature.task) {
             case CHAT -> chat(requestId, row, seed, deadlineMillis);
-            case COMPLETE -> generation(requestId, tokenizer.encode(text(row)), ToolChoice.none(), false, seed, deadlineMillis);
-            case MODERATE -> moderation(requestId, text(row), deadlineMillis);
-            case CLASSIFY -> classification(requestId, text(row), deadlineMillis);
+            case COMPLETE -> generation(requestId, row, tokenizer.encode(text(row)), ToolChoice.none(), false, answerFormat,
+                    seed, deadlineMillis);
+            case MODERATE -> moderation(requestId, row, text(row), deadlineMillis);
+            case CLASSIFY -> classification(requestId, row, text(row), deadlineMillis);
         };
+    }
+
+    /**
+     * The row's engine priority and tenant, as the chat operator gives a prompt's: a NULL or absent column is
+     * the engine's default priority and the default tenant.
+     */
+    private GenerationRequest.Builder scheduled(GenerationRequest.Builder request, RowData row) {
+        if (signature.priorityIndex >= 0 && !row.isNullAt(signature.priorityIndex)) {
+            int priority = row.getInt(signature.priorityIndex);
+            TenantScheduling.priorityViolation(priority).ifPresent(reason -> {
+                throw new RowRejected(reason);
+            });
+            request.priority(priority);
+        }
+        if (signature.tenantIndex >= 0 && !row.isNullAt(signature.tenantIndex)) {
+            request.tenant(row.getString(signature.tenantIndex).toString());
+        }
+        return request;
     }
 
     private String text(RowData row) {
@@ -147,7 +172,18 @@ final class RowRequests {
             throw new RowRejected("invalid_messages: " + e.getMessage());
         }
         ToolChoice choice = ToolChoice.auto();
-        return generation(requestId, choice.encodePrompt(tokenizer, messages), choice, true, seed, deadlineMillis);
+        Constraint constraint = answerFormat;
+        if (signature.toolsIndex >= 0 && !row.isNullAt(signature.toolsIndex)) {
+            // As the chat operator does: once the model has begun a call, its arguments follow the tool's schema.
+            try {
+                constraint = ToolCallValidator.fromJson(row.getString(signature.toolsIndex).toString())
+                        .callConstraint(choice, answerFormat, Set.of(observationId)).orElse(null);
+            } catch (IllegalArgumentException e) {
+                throw new RowRejected("invalid_tools: " + e.getMessage());
+            }
+        }
+        return generation(requestId, row, choice.encodePrompt(tokenizer, messages), choice, true, constraint, seed,
+                deadlineMillis);
     }
 
     /** The row as the one JSON shape the runtime reads conversations from, so roles are checked in one place. */
@@ -193,17 +229,21 @@ final class RowRequests {
         return root;
     }
 
-    private Prepared generation(String requestId, int[] prompt, ToolChoice choice, boolean chat, long seed,
-                                long deadlineMillis) {
+    private Prepared generation(String requestId, RowData row, int[] prompt, ToolChoice choice, boolean chat,
+                                Constraint constraint, long seed, long deadlineMillis) {
         int room = contextTokens - prompt.length;
         if (room < 1) {
             throw new RowRejected("context_exceeded: the prompt is " + prompt.length + " tokens but the model's context"
                     + " holds " + contextTokens + ", leaving no room to answer");
         }
-        SamplingParams sampling = sampling(options, stopIds, seed)
+        // A constrained answer is the answer itself: ending it on <|observation|> would read as a tool call
+        // (a tool call constraint decides that per state).
+        List<Integer> stops = constraint == null || constraint.kind() == Constraint.Kind.TOOL_CALL ? stopIds
+                : stopIds.stream().filter(id -> id != observationId).toList();
+        SamplingParams sampling = sampling(options, stops, seed)
                 .maxTokens(Math.min(options.get(GlmModelOptions.MAX_TOKENS), room)).build();
-        GenerationRequest request = GenerationRequest.builder(requestId, prompt).sampling(sampling)
-                .deadlineMillis(deadlineMillis).build();
+        GenerationRequest request = scheduled(GenerationRequest.builder(requestId, prompt).sampling(sampling)
+                .constraint(constraint).deadlineMillis(deadlineMillis), row).build();
         return new Prepared(request, result -> {
             if (result.finishReason() != GenerationResult.FinishReason.STOP
                     && result.finishReason() != GenerationResult.FinishReason.LENGTH) {
@@ -241,9 +281,9 @@ final class RowRequests {
                 .seed(seed);
     }
 
-    private Prepared moderation(String requestId, String text, long deadlineMillis) {
+    private Prepared moderation(String requestId, RowData row, String text, long deadlineMillis) {
         SafetyClassifier.Prepared p = classifier.prepare(requestId, text, SafetyVerdict.Checked.PROMPT);
-        GenerationRequest request = p.requestBuilder().deadlineMillis(deadlineMillis).build();
+        GenerationRequest request = scheduled(p.requestBuilder().deadlineMillis(deadlineMillis), row).build();
         checkFits(request);
         return new Prepared(request, result -> {
             if (result.finishReason() != GenerationResult.FinishReason.CLASSIFIED) {
@@ -262,12 +302,12 @@ final class RowRequests {
         });
     }
 
-    private Prepared classification(String requestId, String text, long deadlineMillis) {
+    private Prepared classification(String requestId, RowData row, String text, long deadlineMillis) {
         int[] chat = ChatTemplate.encode(tokenizer, List.of(classifyInstructions, ChatMessage.user(text)), true);
         int[] prompt = Arrays.copyOf(chat, chat.length + classifyAnswerPrefix.length);
         System.arraycopy(classifyAnswerPrefix, 0, prompt, chat.length, classifyAnswerPrefix.length);
-        GenerationRequest request = GenerationRequest.builder(requestId, prompt).classify(labelTokenIds)
-                .deadlineMillis(deadlineMillis).build();
+        GenerationRequest request = scheduled(GenerationRequest.builder(requestId, prompt).classify(labelTokenIds)
+                .deadlineMillis(deadlineMillis), row).build();
         checkFits(request);
         return new Prepared(request, result -> {
             if (result.finishReason() != GenerationResult.FinishReason.CLASSIFIED) {

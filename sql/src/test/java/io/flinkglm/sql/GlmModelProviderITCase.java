@@ -1,5 +1,10 @@
 package io.flinkglm.sql;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SpecVersion;
+import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.safety.SafetyVerdict;
 import io.flinkglm.testkit.TinyModel;
@@ -16,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -33,6 +39,7 @@ import static org.assertj.core.api.Assertions.within;
  */
 class GlmModelProviderITCase {
     private static final int MAX_TOKENS = 6;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
@@ -220,6 +227,102 @@ class GlmModelProviderITCase {
                 "SELECT * FROM ML_PREDICT(TABLE prompts, MODEL mismatch, DESCRIPTOR(prompt))"))
                 .satisfies(e -> assertThat(ExceptionUtils.stringifyException(e))
                         .contains("output column 'label'").contains("task chat cannot fill"));
+    }
+
+    @Test
+    void aJsonSchemaModelAnswersEveryRowWithJsonValidUnderItsSchema() throws Exception {
+        String schema = "{\"enum\":[\"low\",\"high\",\"ok\"]}";
+        StreamTableEnvironment sql = sql(2);
+        sql.executeSql(model("triage", "INPUT (prompt STRING, seed BIGINT) OUTPUT (response STRING, finish_reason STRING,"
+                + " error STRING)", "'task' = 'chat', 'temperature' = '1.0', 'json-schema' = '" + schema + "'"));
+        sql.executeSql(model("objects", "INPUT (prompt STRING, seed BIGINT) OUTPUT (response STRING, finish_reason STRING)",
+                "'task' = 'complete', 'temperature' = '1.0', 'response-format' = 'json'"));
+        sql.executeSql(view("tickets", "(1, 'login fails', 1), (2, 'printer on fire', 2), (3, 'thanks!', 3),"
+                + " (4, 'slow page', 4), (5, 'cannot pay', 5), (6, 'hello', 6)", "id, prompt, seed"));
+
+        List<Row> triaged = collect(sql, "SELECT id, response, finish_reason, error"
+                + " FROM ML_PREDICT(TABLE tickets, MODEL triage, DESCRIPTOR(prompt, seed))");
+        List<Row> objects = collect(sql, "SELECT id, response, finish_reason"
+                + " FROM ML_PREDICT(TABLE tickets, MODEL objects, DESCRIPTOR(prompt, seed))");
+
+        JsonSchema validator = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(schema);
+        assertThat(triaged).hasSize(6).allSatisfy(row -> {
+            assertThat(row.getField(3)).isNull();
+            assertThat(row.getField(2)).as("an enum of short words fits in %s tokens", MAX_TOKENS).isEqualTo("stop");
+            assertThat(validator.validate(JSON.readTree((String) row.getField(1)))).as("%s", row).isEmpty();
+        });
+        assertThat(objects).hasSize(6).allSatisfy(row -> {
+            String text = (String) row.getField(1);
+            if ("stop".equals(row.getField(2))) {
+                assertThat(JSON.readTree(text).isObject()).as(text).isTrue();
+            } else {
+                Constraint any = Constraint.jsonObject();
+                assertThat(any.advance(any.startState(), text.getBytes(StandardCharsets.UTF_8)))
+                        .as("a cut answer is a prefix of a JSON object: %s", text).isNotNegative();
+            }
+        });
+    }
+
+    @Test
+    void aJsonSchemaWithAnUnsupportedKeywordFailsPlanningNamingIt() {
+        StreamTableEnvironment sql = sql(1);
+        sql.executeSql(model("bounded", "INPUT (prompt STRING) OUTPUT (response STRING)",
+                "'json-schema' = '{\"type\":\"number\",\"minimum\":1}'"));
+        sql.executeSql(model("labelled", "INPUT (text STRING) OUTPUT (label STRING)",
+                "'task' = 'classify', 'labels' = 'a,b', 'response-format' = 'json'"));
+        sql.executeSql(view("prompts", "(1, 'hello')", "id, prompt"));
+        sql.executeSql(view("texts", "(1, 'hello')", "id, text"));
+
+        assertThatThrownBy(() -> sql.explainSql("SELECT * FROM ML_PREDICT(TABLE prompts, MODEL bounded, DESCRIPTOR(prompt))"))
+                .satisfies(e -> assertThat(ExceptionUtils.stringifyException(e))
+                        .contains("'json-schema'").contains("minimum"));
+        assertThatThrownBy(() -> sql.explainSql("SELECT * FROM ML_PREDICT(TABLE texts, MODEL labelled, DESCRIPTOR(text))"))
+                .satisfies(e -> assertThat(ExceptionUtils.stringifyException(e))
+                        .contains("'response-format'").contains("task is classify"));
+    }
+
+    @Test
+    void priorityAndTenantColumnsScheduleTheRowWithoutChangingItsTokens() throws Exception {
+        StreamTableEnvironment sql = sql(2);
+        sql.executeSql(model("shared", "INPUT (prompt STRING, seed BIGINT, priority INT, tenant STRING)"
+                + " OUTPUT (response STRING, error STRING)", "'task' = 'chat', 'temperature' = '0.9'"));
+        sql.executeSql("CREATE TEMPORARY VIEW prompts AS SELECT CAST(id AS INT) AS id, CAST(prompt AS STRING) AS prompt,"
+                + " CAST(seed AS BIGINT) AS seed, CAST(priority AS INT) AS priority, CAST(tenant AS STRING) AS tenant"
+                + " FROM (VALUES (1, 'hello there', 11, -5, 'acme'), (2, 'tell me a story', 12, 7, 'beta'),"
+                + " (3, 'hello there', 13, CAST(NULL AS INT), CAST(NULL AS STRING)), (4, 'hello there', 14, 5000, 'acme'))"
+                + " AS t(id, prompt, seed, priority, tenant)");
+
+        List<Row> rows = collect(sql, "SELECT id, prompt, seed, response, error"
+                + " FROM ML_PREDICT(TABLE prompts, MODEL shared, DESCRIPTOR(prompt, seed, priority, tenant))");
+
+        assertThat(rows).hasSize(4);
+        for (Row row : rows.subList(0, 3)) {
+            assertThat(row.getField(4)).as("row %s", row.getField(0)).isNull();
+            assertThat(row.getField(3)).as("row %s", row.getField(0))
+                    .isEqualTo(reference.chat((String) row.getField(1), 0.9, (Long) row.getField(2), MAX_TOKENS));
+        }
+        assertThat(rows.get(3).getField(3)).isNull();
+        assertThat((String) rows.get(3).getField(4)).startsWith("invalid_priority").contains("5000");
+
+        // Without a seed column a row is seeded by its values, but not by when or for whom it is served.
+        sql.executeSql(model("unseeded", "INPUT (prompt STRING, priority INT, tenant STRING) OUTPUT (response STRING)",
+                "'task' = 'chat', 'temperature' = '0.9'"));
+        List<Row> unseeded = collect(sql, "SELECT id, response"
+                + " FROM ML_PREDICT(TABLE prompts, MODEL unseeded, DESCRIPTOR(prompt, priority, tenant))");
+        assertThat(unseeded.get(0).getField(1)).as("same prompt, other priority and tenant")
+                .isNotNull().isEqualTo(unseeded.get(2).getField(1));
+    }
+
+    @Test
+    void aPriorityColumnOfTheWrongTypeFailsPlanningNamingIt() {
+        StreamTableEnvironment sql = sql(1);
+        sql.executeSql(model("typed", "INPUT (prompt STRING, priority STRING) OUTPUT (response STRING)", "'task' = 'chat'"));
+        sql.executeSql(view("prompts", "(1, 'hello', 'high')", "id, prompt, priority"));
+
+        assertThatThrownBy(() -> sql.explainSql(
+                "SELECT * FROM ML_PREDICT(TABLE prompts, MODEL typed, DESCRIPTOR(prompt, priority))"))
+                .satisfies(e -> assertThat(ExceptionUtils.stringifyException(e))
+                        .contains("input column 'priority'").contains("must be INT"));
     }
 
     private static StreamTableEnvironment sql(int parallelism) {

@@ -84,14 +84,14 @@ public final class HostSampler {
      * The token {@code row} draws from {@code logits} (not modified). With a mask, the tokens it
      * leaves out get logit -inf before the penalty, temperature, top-k and top-p, so those see the
      * constrained distribution (as vLLM's structured output applies its bitmask first); the stop
-     * tokens are allowed exactly when {@code row.stopAllowed()}, whatever the bit set says.
+     * tokens are allowed exactly when they are among {@code row.allowedStops()}, whatever the bit set says.
      *
      * @param logits the next-token logits [vocab]
      */
     public static int sample(float[] logits, RowSampling p) {
         float[] x = logits.clone();
         if (p.allowed() != null) {
-            applyMask(x, p.allowed(), p.stopTokenIds(), p.stopAllowed());
+            applyMask(x, p.allowed(), p.stopTokenIds(), p.allowedStops());
         }
         if (p.repetitionPenalty() != 1) {
             applyRepetitionPenalty(x, p.history(), (float) p.repetitionPenalty());
@@ -144,9 +144,9 @@ public final class HostSampler {
         return candidates[0];
     }
 
-    /** Sets every token that {@code allowed} leaves out to -inf; stop tokens follow {@code stopAllowed}. */
-    static void applyMask(float[] x, long[] allowed, int[] stopTokenIds, boolean stopAllowed) {
-        float[] original = stopAllowed ? x.clone() : null;
+    /** Sets every token that {@code allowed} leaves out to -inf; of the stop tokens, only {@code allowedStops} keep their logit. */
+    static void applyMask(float[] x, long[] allowed, int[] stopTokenIds, int[] allowedStops) {
+        float[] original = allowedStops.length == 0 ? null : x.clone();
         for (int i = 0; i < x.length; i++) {
             int word = i >>> 6;
             if (word >= allowed.length || (allowed[word] & (1L << i)) == 0) {
@@ -155,9 +155,18 @@ public final class HostSampler {
         }
         for (int stop : stopTokenIds) {
             if (stop >= 0 && stop < x.length) {
-                x[stop] = stopAllowed ? original[stop] : Float.NEGATIVE_INFINITY;
+                x[stop] = contains(allowedStops, stop) ? original[stop] : Float.NEGATIVE_INFINITY;
             }
         }
+    }
+
+    private static boolean contains(int[] ids, int id) {
+        for (int x : ids) {
+            if (x == id) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -27,17 +27,18 @@ import java.util.List;
  * @param topP              keep the most likely tokens holding at least this mass; 1 = all
  * @param repetitionPenalty HF's penalty over each distinct token of {@code history}; 1 = none
  * @param seed              the request's seed
- * @param stopTokenIds      the request's stop tokens: they follow {@code stopAllowed} under a mask
+ * @param stopTokenIds      the request's stop tokens: under a mask, only {@code allowedStops} of them may be drawn
  * @param history           prompt and output so far, for the repetition penalty               [n]
  * @param position          position the drawn token will occupy (usually {@code history.length})
  * @param allowed           constraint mask, a bit set over token ids
  *                          ({@code allowed[id >>> 6] & (1L << id)}); null = every token
- * @param stopAllowed       whether a stop token may end the output now (only with {@code allowed})
+ * @param allowedStops      the stop tokens that may end the output now (only with {@code allowed}): all of them
+ *                          where the output is complete, {@code <|observation|>} alone where a tool call is
  * @param classifyTokenIds  for a classification row, the ids to return probabilities over; else null
  */
 @PublicEvolving
 public record RowSampling(int chunk, double temperature, int topK, double topP, double repetitionPenalty, long seed,
-                          int[] stopTokenIds, int[] history, int position, long[] allowed, boolean stopAllowed,
+                          int[] stopTokenIds, int[] history, int position, long[] allowed, int[] allowedStops,
                           int[] classifyTokenIds) {
     private static final int[] NONE = new int[0];
 
@@ -50,19 +51,28 @@ public record RowSampling(int chunk, double temperature, int topK, double topP, 
         }
         stopTokenIds = stopTokenIds == null ? NONE : stopTokenIds;
         history = history == null ? NONE : history;
+        allowedStops = allowedStops == null ? NONE : allowedStops;
     }
 
     /** A token draw; {@code allowed} null when the request has no constraint. */
     public static RowSampling draw(int chunk, double temperature, int topK, double topP, double repetitionPenalty,
                                    long seed, int[] stopTokenIds, int[] history, int position, long[] allowed,
-                                   boolean stopAllowed) {
+                                   int[] allowedStops) {
         return new RowSampling(chunk, temperature, topK, topP, repetitionPenalty, seed, stopTokenIds, history,
-                position, allowed, stopAllowed, null);
+                position, allowed, allowedStops, null);
+    }
+
+    /** A token draw under which either every stop token may end the output now ({@code stopAllowed}) or none. */
+    public static RowSampling draw(int chunk, double temperature, int topK, double topP, double repetitionPenalty,
+                                   long seed, int[] stopTokenIds, int[] history, int position, long[] allowed,
+                                   boolean stopAllowed) {
+        return draw(chunk, temperature, topK, topP, repetitionPenalty, seed, stopTokenIds, history, position, allowed,
+                stopAllowed ? stopTokenIds : NONE);
     }
 
     /** The greedy token: the first largest logit. */
     public static RowSampling greedy(int chunk, int position) {
-        return draw(chunk, 0, 0, 1, 1, 0, null, null, position, null, false);
+        return draw(chunk, 0, 0, 1, 1, 0, null, null, position, null, NONE);
     }
 
     /** The probabilities of {@code tokenIds} alone (softmax over their logits), no token drawn. */
@@ -70,7 +80,7 @@ public record RowSampling(int chunk, double temperature, int topK, double topP, 
         if (tokenIds.length == 0) {
             throw new IllegalArgumentException("a classification needs at least one token id");
         }
-        return new RowSampling(chunk, 0, 0, 1, 1, 0, null, null, position, null, false, tokenIds);
+        return new RowSampling(chunk, 0, 0, 1, 1, 0, null, null, position, null, NONE, tokenIds);
     }
 
     /** Checks that every row names one of the step's {@code chunks} chunks, and none twice. */

@@ -8,6 +8,7 @@ import com.networknt.schema.JsonSchemaException;
 import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
+import io.flinkglm.runtime.constraint.Constraint;
 import org.apache.flink.annotation.PublicEvolving;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -15,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -158,8 +160,51 @@ public final class ToolCallValidator {
      * The {@code parameters} JSON schema of declared function {@code name} as text, for constraining a
      * forced call's arguments; empty when the function declares none (any object) or is not declared.
      */
-    public java.util.Optional<String> parametersSchema(String name) {
-        return java.util.Optional.ofNullable(parameterSchemas.get(name));
+    public Optional<String> parametersSchema(String name) {
+        return Optional.ofNullable(parameterSchemas.get(name));
+    }
+
+    /**
+     * The output constraint of an assistant turn under {@code choice}, or empty for none:
+     * <ul>
+     *   <li>a named function: its arguments under its {@code parameters} schema (any JSON object when it
+     *       declares none; a built-in's free text is left free), since the prompt already ends with
+     *       {@code name\n} ({@link ToolChoice#forcedPrefix});
+     *   <li>{@code required}: a call {@code name\n{arguments}} to one of the offered tools, arguments under
+     *       that tool's schema;
+     *   <li>{@code auto} with tools offered: an answer under {@code answer} (null: free text), or, once the
+     *       output has begun {@code name\n} of an offered tool, that call with valid arguments;
+     *   <li>{@code none}, or {@code auto} without tools: {@code answer}, which may be null.
+     * </ul>
+     *
+     * @param callEndTokenIds the stop tokens that end a call ({@code <|observation|>}); with {@code auto}
+     *                        only a call may end on them, so the stop token tells a call from an answer
+     * @throws IllegalArgumentException when a schema uses a keyword outside the supported subset, naming it
+     */
+    public Optional<Constraint> callConstraint(
+            ToolChoice choice, Constraint answer, Set<Integer> callEndTokenIds) {
+        if (choice.forcedFunction().isPresent()) {
+            String name = choice.forcedFunction().get();
+            return functions.containsKey(name) ? Optional.of(arguments(name)) : Optional.empty();
+        }
+        if (choice.isNone() || (choice.isAuto() && offered().isEmpty())) {
+            return Optional.ofNullable(answer);
+        }
+        if (choice.isRequired() && offered().isEmpty()) {
+            throw new IllegalArgumentException("tool_choice is required but no tools are offered");
+        }
+        Map<String, Constraint> tools = new LinkedHashMap<>();
+        for (String name : offered()) {
+            tools.putIfAbsent(name, functions.containsKey(name) ? arguments(name) : null); // a built-in's input is free text
+        }
+        return Optional.of(Constraint.toolCall(
+                tools, choice.isRequired(), answer, callEndTokenIds));
+    }
+
+    /** The constraint of declared function {@code name}'s arguments: its schema, or any JSON object. */
+    private Constraint arguments(String name) {
+        return parametersSchema(name).map(Constraint::jsonSchema)
+                .orElseGet(Constraint::jsonObject);
     }
 
     private void addFunction(JsonNode tool) {

@@ -9,8 +9,14 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * OpenAI's {@code tool_choice} for GLM-4: {@code auto} (the model decides), {@code none} (tools are
- * left out of the prompt, so the model cannot see them), or one named function the model must call.
+ * OpenAI's {@code tool_choice} for GLM-4: {@code auto} (the model decides), {@code required} (the model
+ * must call one of the offered tools, whichever it picks), {@code none} (tools are left out of the
+ * prompt, so the model cannot see them), or one named function the model must call.
+ *
+ * <p>{@code required} and {@code auto} are kept by constrained decoding, not by the prompt: see
+ * {@link ToolCallValidator#callConstraint}. With {@code required} the turn is {@code name\n{arguments}}
+ * of an offered tool whatever stop token ends it; with {@code auto} it is a call only when it ends on
+ * {@code <|observation|>}.
  *
  * <p>GLM-4 writes a call as {@code <|assistant|>name\n{json}} — the name is the assistant turn's
  * metadata. To force a function, the operator prefills that metadata: it appends
@@ -29,8 +35,9 @@ import java.util.Optional;
 public final class ToolChoice {
     private static final ToolChoice AUTO = new ToolChoice(Kind.AUTO, null);
     private static final ToolChoice NONE = new ToolChoice(Kind.NONE, null);
+    private static final ToolChoice REQUIRED = new ToolChoice(Kind.REQUIRED, null);
 
-    private enum Kind { AUTO, NONE, FUNCTION }
+    private enum Kind { AUTO, NONE, REQUIRED, FUNCTION }
 
     private final Kind kind;
     private final String function;
@@ -48,6 +55,11 @@ public final class ToolChoice {
         return NONE;
     }
 
+    /** The model must call one of the offered tools (OpenAI's {@code "required"}). */
+    public static ToolChoice required() {
+        return REQUIRED;
+    }
+
     /** The model must call {@code name}; the name must not contain a newline (it ends the metadata line). */
     public static ToolChoice function(String name) {
         Objects.requireNonNull(name, "name");
@@ -58,7 +70,7 @@ public final class ToolChoice {
     }
 
     /**
-     * Parses OpenAI's {@code tool_choice}: {@code "auto"}, {@code "none"}, or
+     * Parses OpenAI's {@code tool_choice}: {@code "auto"}, {@code "none"}, {@code "required"}, or
      * {@code {"type": "function", "function": {"name": ...}}}; null or missing means auto.
      */
     public static ToolChoice fromOpenAi(JsonNode toolChoice) {
@@ -69,9 +81,10 @@ public final class ToolChoice {
             return switch (toolChoice.asText()) {
                 case "auto" -> AUTO;
                 case "none" -> NONE;
+                case "required" -> REQUIRED;
                 default -> throw new IllegalArgumentException("tool_choice \"" + toolChoice.asText()
-                        + "\" is not supported; use \"auto\", \"none\" or {\"type\": \"function\", \"function\": {\"name\": ...}}"
-                        + " (GLM-4 can be forced to call one named function, not \"any\" function)");
+                        + "\" is not supported; use \"auto\", \"none\", \"required\" or"
+                        + " {\"type\": \"function\", \"function\": {\"name\": ...}}");
             };
         }
         JsonNode name = toolChoice.path("function").path("name");
@@ -87,6 +100,11 @@ public final class ToolChoice {
 
     public boolean isNone() {
         return kind == Kind.NONE;
+    }
+
+    /** Whether the model must call one of the offered tools, of its choosing. */
+    public boolean isRequired() {
+        return kind == Kind.REQUIRED;
     }
 
     /** The function the model must call, if one is forced. */
@@ -127,11 +145,15 @@ public final class ToolChoice {
     /**
      * Parses the generated text of a turn prompted with {@link #encodePrompt}. With a forced function
      * the text is the arguments alone and is always a call to that function, whatever stop token ended
-     * it (an arguments text cut off by {@code <|user|>} then shows as invalid JSON, not as prose).
+     * it (an arguments text cut off by {@code <|user|>} then shows as invalid JSON, not as prose). With
+     * {@code required} the text is a whole call, {@code name\n{arguments}}, likewise whatever ended it.
      */
     public AssistantReply parseReply(String generatedText, boolean endedWithObservation) {
         if (kind == Kind.FUNCTION) {
             return AssistantReply.parse(function + "\n" + generatedText, true);
+        }
+        if (kind == Kind.REQUIRED) {
+            return AssistantReply.parse(generatedText, true);
         }
         return AssistantReply.parse(generatedText, endedWithObservation);
     }

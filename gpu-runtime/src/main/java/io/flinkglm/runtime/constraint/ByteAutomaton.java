@@ -8,24 +8,12 @@ import java.util.Map;
 
 /**
  * The deterministic automaton of a {@link ByteNfa}, built lazily (subset construction, one state
- * per set of NFA states the bytes so far can reach, created the first time a walk needs it), with
- * the token masks of its states cached beside it. A state is a plain int, so a sequence's whole
- * constraint state is one int and equal outputs reach equal states: a mask depends on nothing but
- * the sequence's own output.
- *
- * <p>Thread-safe: every method that may create states or masks holds the automaton's lock. The
- * engine's sampling threads share one automaton per constraint; a state's mask is computed once
- * and then read under the lock in O(1).
+ * per set of NFA states the bytes so far can reach, created the first time a walk needs it).
  */
-final class ByteAutomaton {
-    static final int DEAD = -1;
-    private static final int UNKNOWN = -2;
-
+final class ByteAutomaton extends LazyAutomaton {
     private final ByteNfa nfa;
     private final List<int[]> sets = new ArrayList<>();        // [state] sorted NFA states
-    private final List<int[]> transitions = new ArrayList<>(); // [state][256] next state, UNKNOWN or DEAD
     private final Map<Key, Integer> ids = new HashMap<>();
-    private final Map<TokenTrie, List<long[]>> masks = new HashMap<>(); // per vocabulary, [state] mask or null
     private final int start;
 
     ByteAutomaton(ByteNfa nfa) {
@@ -33,36 +21,17 @@ final class ByteAutomaton {
         this.start = stateOf(closure(new int[]{ByteNfa.START}));
     }
 
+    @Override
     int start() {
         return start;
     }
 
-    synchronized int stateCount() {
-        return sets.size();
-    }
-
-    /** The state after byte {@code b} (0..255) from {@code state}, or {@link #DEAD}. */
-    synchronized int next(int state, int b) {
-        return step(state, b);
-    }
-
-    /** The state after all of {@code bytes}, or {@link #DEAD} once one cannot follow. */
-    synchronized int next(int state, byte[] bytes) {
-        for (byte b : bytes) {
-            if (state < 0) {
-                return DEAD;
-            }
-            state = step(state, b & 0xFF);
-        }
-        return state;
-    }
-
-    /** Whether the output so far is a whole member of the language. */
+    @Override
     synchronized boolean isAccepting(int state) {
         return Arrays.binarySearch(sets.get(state), ByteNfa.ACCEPT) >= 0;
     }
 
-    /** Whether any byte may follow: false once the output is complete and nothing can extend it. */
+    @Override
     synchronized boolean canContinue(int state) {
         for (int s : sets.get(state)) {
             if (nfa.byteEdges(s).length > 0) {
@@ -72,36 +41,8 @@ final class ByteAutomaton {
         return false;
     }
 
-    /**
-     * The tokens of {@code trie} whose bytes keep the output valid from {@code state}, as a bit set
-     * over ids ({@code [ceil(vocab / 64)]}, not to be modified). Computed by one trie walk the first
-     * time a state is asked, then a lookup.
-     */
-    synchronized long[] mask(int state, TokenTrie trie) {
-        List<long[]> cache = masks.computeIfAbsent(trie, t -> new ArrayList<>());
-        while (cache.size() <= state) {
-            cache.add(null);
-        }
-        long[] m = cache.get(state);
-        if (m == null) {
-            m = new long[(trie.vocabSize() + 63) >>> 6];
-            trie.allowed(state, this::step, m);
-            cache.set(state, m);
-        }
-        return m;
-    }
-
-    private int step(int state, int b) {
-        int[] row = transitions.get(state);
-        int next = row[b];
-        if (next == UNKNOWN) {
-            next = computeStep(state, b);
-            row[b] = next;
-        }
-        return next;
-    }
-
-    private int computeStep(int state, int b) {
+    @Override
+    int computeStep(int state, int b) {
         int[] targets = new int[8];
         int n = 0;
         for (int s : sets.get(state)) {
@@ -159,11 +100,8 @@ final class ByteAutomaton {
         Key key = new Key(set);
         Integer id = ids.get(key);
         if (id == null) {
-            id = sets.size();
+            id = addState();
             sets.add(set);
-            int[] row = new int[256];
-            Arrays.fill(row, UNKNOWN);
-            transitions.add(row);
             ids.put(key, id);
         }
         return id;

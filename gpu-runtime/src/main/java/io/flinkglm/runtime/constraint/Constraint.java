@@ -1,15 +1,22 @@
 package io.flinkglm.runtime.constraint;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.annotation.PublicEvolving;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * What a request's output must be: JSON valid under a schema, any JSON object, a whole match of a
- * regular expression, or exactly one of a few strings. The engine masks every token whose bytes
+ * regular expression, exactly one of a few strings, or a GLM-4 tool call whose arguments are valid
+ * for the tool it names (see {@link #toolCall}). The engine masks every token whose bytes
  * cannot continue such an output, so whatever is sampled is a valid prefix, and a request that
  * stops with a stop token holds a whole valid output.
  *
@@ -27,25 +34,36 @@ import java.util.Objects;
 @PublicEvolving
 public final class Constraint {
     /** Which language the text describes. */
-    public enum Kind { JSON_SCHEMA, JSON_OBJECT, REGEX, CHOICE }
+    public enum Kind { JSON_SCHEMA, JSON_OBJECT, REGEX, CHOICE, TOOL_CALL }
 
     private static final int CACHE_SIZE = 256;
+    private static final ObjectMapper KEYS = new ObjectMapper();
     /** Compiled automata by kind and text, least recently used dropped first. */
-    private static final Map<String, ByteAutomaton> COMPILED = new LinkedHashMap<>(16, 0.75f, true) {
+    private static final Map<String, LazyAutomaton> COMPILED = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<String, ByteAutomaton> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<String, LazyAutomaton> eldest) {
             return size() > CACHE_SIZE;
         }
     };
 
     private final Kind kind;
     private final String text;
-    private final ByteAutomaton automaton;
+    private final LazyAutomaton automaton;
+    /** For {@link Kind#TOOL_CALL}: the stop tokens that end a call (GLM-4's {@code <|observation|>}); else empty. */
+    private final Set<Integer> callEndTokenIds;
 
     private Constraint(Kind kind, String text) {
         this.kind = kind;
         this.text = text;
-        this.automaton = compile(kind, text);
+        this.automaton = compile(kind, text, () -> { throw new IllegalStateException(kind + " compiles from its text"); });
+        this.callEndTokenIds = Set.of();
+    }
+
+    private Constraint(String text, Supplier<LazyAutomaton> build, Set<Integer> callEndTokenIds) {
+        this.kind = Kind.TOOL_CALL;
+        this.text = text;
+        this.automaton = compile(Kind.TOOL_CALL, text, build);
+        this.callEndTokenIds = Set.copyOf(callEndTokenIds);
     }
 
     /** JSON valid under {@code schema} (a JSON-schema document), written compactly. */
@@ -77,16 +95,74 @@ public final class Constraint {
         return new Constraint(Kind.CHOICE, String.join("\0", options));
     }
 
+    /**
+     * A GLM-4 assistant turn that is a call {@code name + "\n" + arguments} to one of {@code tools},
+     * its arguments under that tool's constraint: with {@code required} it must be such a call; otherwise
+     * it may also be an answer, which it is once it has left every {@code name + "\n"} prefix, under
+     * {@code answer} (null: free text). A call may end only on one of {@code callEndTokenIds}, an answer
+     * only on the request's other stop tokens, so the stop token says which the turn is.
+     *
+     * <pre>{@code
+     * Map<String, Constraint> tools = new LinkedHashMap<>();
+     * tools.put("get_weather", Constraint.jsonSchema(weatherParameters));
+     * tools.put("python", null);  // a built-in: free text input
+     * Constraint c = Constraint.toolCall(tools, true, null, Set.of(observationId));
+     * }</pre>
+     *
+     * @param tools           name to the constraint of its arguments (null: free text), in offer order;
+     *                        names non-empty, on one line
+     * @param required        whether the turn must be a call
+     * @param answer          what an answer must be when the call is optional; null: free text
+     * @param callEndTokenIds the stop tokens that end a call; the request's stop tokens must include them
+     * @throws IllegalArgumentException for no tools with {@code required}, a bad name, or a nested tool call constraint
+     */
+    public static Constraint toolCall(Map<String, Constraint> tools, boolean required, Constraint answer,
+                                      Set<Integer> callEndTokenIds) {
+        if (required && tools.isEmpty()) {
+            throw new IllegalArgumentException("a required tool call needs at least one tool");
+        }
+        if (callEndTokenIds.isEmpty()) {
+            throw new IllegalArgumentException("a tool call constraint needs the stop token(s) that end a call");
+        }
+        ObjectNode key = KEYS.createObjectNode();
+        key.put("required", required);
+        ArrayNode toolKeys = key.putArray("tools");
+        List<String> names = new ArrayList<>();
+        List<Constraint> arguments = new ArrayList<>();
+        for (Map.Entry<String, Constraint> t : tools.entrySet()) {
+            String name = t.getKey();
+            if (name == null || name.isEmpty() || name.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("a tool name must be non-empty and on one line, got '" + name + "'");
+            }
+            Constraint a = t.getValue();
+            if (a != null && a.kind == Kind.TOOL_CALL) {
+                throw new IllegalArgumentException("the arguments of tool " + name + " cannot themselves be a tool call");
+            }
+            names.add(name);
+            arguments.add(a);
+            toolKeys.addObject().put("name", name).put("arguments", a == null ? null : a.kind + "\0" + a.text);
+        }
+        if (answer != null && answer.kind == Kind.TOOL_CALL) {
+            throw new IllegalArgumentException("an answer cannot itself be a tool call");
+        }
+        Constraint effectiveAnswer = required ? null : answer;
+        key.put("answer", effectiveAnswer == null ? null : effectiveAnswer.kind + "\0" + effectiveAnswer.text);
+        callEndTokenIds.stream().sorted().forEach(key.putArray("callEnd")::add);
+        return new Constraint(key.toString(), () -> new ToolCallAutomaton(names,
+                arguments.stream().map(a -> a == null ? null : a.automaton).toList(), required,
+                effectiveAnswer == null ? null : effectiveAnswer.automaton), callEndTokenIds);
+    }
+
     public Kind kind() {
         return kind;
     }
 
-    /** The schema, regex or options (NUL-separated) as given. */
+    /** The schema, regex or options (NUL-separated) as given; for a tool call, a JSON description of its parts. */
     public String text() {
         return text;
     }
 
-    ByteAutomaton automaton() {
+    LazyAutomaton automaton() {
         return automaton;
     }
 
@@ -119,17 +195,45 @@ public final class Constraint {
         return automaton.mask(state, vocabulary);
     }
 
+    /**
+     * Which of {@code stopTokenIds} may end the output that reached {@code state}: none while it is not
+     * whole; for a {@link Kind#TOOL_CALL}, a call's end tokens after a whole call and the others after an
+     * answer; otherwise all of them.
+     */
+    public List<Integer> allowedStops(int state, List<Integer> stopTokenIds) {
+        if (!isComplete(state)) {
+            return List.of();
+        }
+        if (kind != Kind.TOOL_CALL) {
+            return stopTokenIds;
+        }
+        boolean call = ((ToolCallAutomaton) automaton).inCall(state);
+        return stopTokenIds.stream().filter(id -> callEndTokenIds.contains(id) == call).toList();
+    }
+
+    /** Whether the output that reached {@code state} is a tool call under way (only a {@link Kind#TOOL_CALL} has calls). */
+    public boolean inCall(int state) {
+        return kind == Kind.TOOL_CALL && state >= 0 && ((ToolCallAutomaton) automaton).inCall(state);
+    }
+
     /** The whole output {@code text} is valid: a check for tests and callers that got text elsewhere. */
     public boolean accepts(byte[] output) {
         return isComplete(advance(startState(), output));
     }
 
-    private static ByteAutomaton compile(Kind kind, String text) {
+    private static LazyAutomaton compile(Kind kind, String text, Supplier<LazyAutomaton> composite) {
         String key = kind + "\0" + text;
         synchronized (COMPILED) {
-            ByteAutomaton cached = COMPILED.get(key);
+            LazyAutomaton cached = COMPILED.get(key);
             if (cached != null) {
                 return cached;
+            }
+        }
+        if (kind == Kind.TOOL_CALL) {
+            LazyAutomaton built = composite.get();
+            synchronized (COMPILED) {
+                COMPILED.putIfAbsent(key, built);
+                return COMPILED.get(key);
             }
         }
         Rx rx = switch (kind) {
@@ -137,8 +241,9 @@ public final class Constraint {
             case JSON_OBJECT -> JsonSchemaGrammar.anyObject();
             case REGEX -> RegexParser.parse(text);
             case CHOICE -> Rx.alt(java.util.Arrays.stream(text.split("\0", -1)).map(Rx::text).toList());
+            case TOOL_CALL -> throw new IllegalStateException("unreachable");
         };
-        ByteAutomaton compiled = new ByteAutomaton(ByteNfa.of(rx));
+        LazyAutomaton compiled = new ByteAutomaton(ByteNfa.of(rx));
         synchronized (COMPILED) {
             COMPILED.putIfAbsent(key, compiled);
             return COMPILED.get(key);

@@ -108,6 +108,61 @@ public final class TokenTrie {
     }
 
     /**
+     * Clears in {@code mask} every token whose byte string dies on a walk from {@code start}, where a walk
+     * that reaches state {@code free} (which takes any bytes) leaves its whole subtree as the mask has it.
+     * Given the mask of {@code free}, this yields the mask of {@code start} while visiting only the
+     * subtrees that do not become free: for a tool call that may also be an answer, the few tokens that
+     * follow a tool's name, instead of the whole vocabulary.
+     */
+    void refine(int start, Step step, int free, long[] mask) {
+        int[] nodeStack = new int[64];
+        int[] stateStack = new int[64];
+        int top = 0;
+        nodeStack[top] = 0;
+        stateStack[top++] = start;
+        while (top > 0) {
+            int node = nodeStack[--top];
+            int state = stateStack[top];
+            for (int c = firstChild[node]; c != 0; c = nextSibling[c]) {
+                int next = step.next(state, label[c] & 0xFF);
+                if (next == free) {
+                    continue;
+                }
+                if (next < 0) {
+                    clearSubtree(c, mask);
+                    continue;
+                }
+                if (firstChild[c] != 0) {
+                    if (top == nodeStack.length) {
+                        nodeStack = Arrays.copyOf(nodeStack, top * 2);
+                        stateStack = Arrays.copyOf(stateStack, top * 2);
+                    }
+                    nodeStack[top] = c;
+                    stateStack[top++] = next;
+                }
+            }
+        }
+    }
+
+    private void clearSubtree(int root, long[] mask) {
+        int[] stack = new int[64];
+        int top = 0;
+        stack[top++] = root;
+        while (top > 0) {
+            int node = stack[--top];
+            for (int id = token[node]; id >= 0; id = sameBytes[id]) {
+                mask[id >>> 6] &= ~(1L << id);
+            }
+            for (int c = firstChild[node]; c != 0; c = nextSibling[c]) {
+                if (top == stack.length) {
+                    stack = Arrays.copyOf(stack, top * 2);
+                }
+                stack[top++] = c;
+            }
+        }
+    }
+
+    /**
      * Sets in {@code mask} every token whose whole byte string walks from {@code start} without dying.
      * Depth-first with an explicit stack: a subtree is visited only while its prefix lives.
      */

@@ -362,9 +362,9 @@ public final class InferenceEngine implements AutoCloseable {
                 }
             }
         }
-        if (s.request.constraint() != null && p.stopTokenIds().isEmpty()
-                && !s.request.constraint().canContinue(s.constraintState)) {
-            // Whole and nothing can follow; with stop tokens the next step may draw only them.
+        if (s.request.constraint() != null && !s.request.constraint().canContinue(s.constraintState)
+                && s.request.constraint().allowedStops(s.constraintState, p.stopTokenIds()).isEmpty()) {
+            // Whole and nothing can follow; with a stop token that may end it, the next step draws only that.
             finish(s, GenerationResult.FinishReason.STOP, null, -1, null);
             return;
         }

@@ -110,15 +110,15 @@ final class ModelRunner implements AutoCloseable {
         Constraint constraint = s.constraint();
         int state = s.constraintState();
         long[] allowed = constraint.allowedTokens(state, vocabulary);
-        boolean complete = constraint.isComplete(state);
-        boolean any = complete && !s.params().stopTokenIds().isEmpty();
+        List<Integer> stops = constraint.allowedStops(state, s.params().stopTokenIds());
+        boolean any = !stops.isEmpty();
         for (int w = 0; w < allowed.length && !any; w++) {
             any = allowed[w] != 0;
         }
         // None cannot happen for a compiled constraint over a byte-level vocabulary (every byte is a
         // token and every automaton state can still finish); if it does, the request ends rather
         // than emitting a token the constraint forbids.
-        return any ? Sampler.row(chunk, s.params(), s.history(), s.position(), allowed, complete) : null;
+        return any ? Sampler.row(chunk, s.params(), s.history(), s.position(), allowed, stops) : null;
     }
 
     /** The KV of a sequence's first {@code tokens.length} positions, in {@link KvTransfer}'s format. */

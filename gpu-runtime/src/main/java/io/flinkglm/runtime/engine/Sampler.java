@@ -4,6 +4,8 @@ import io.flinkglm.runtime.backend.HostSampler;
 import io.flinkglm.runtime.backend.RowSampling;
 import org.apache.flink.annotation.Internal;
 
+import java.util.List;
+
 /**
  * A request's {@link SamplingParams} as the backend's per-row sampling spec, and the host draw for
  * callers that hold logits themselves (tools, tests). The arithmetic is {@link HostSampler}'s:
@@ -38,18 +40,34 @@ public final class Sampler {
      */
     public static int sample(float[] logits, SamplingParams p, int[] history, int position, long[] allowed,
                              boolean stopAllowed) {
-        return HostSampler.sample(logits, row(0, p, history, position, allowed, stopAllowed));
+        return sample(logits, p, history, position, allowed, stopAllowed ? p.stopTokenIds() : List.of());
     }
 
-    /** The spec a backend draws {@code chunk}'s next token by. */
+    /**
+     * As {@link #sample(float[], SamplingParams, int[], int, long[], boolean)}, with the stop tokens that
+     * may end the output now named one by one (a tool call may end only on {@code <|observation|>}, an
+     * answer only on the others); the request's other stop tokens are masked.
+     */
+    public static int sample(float[] logits, SamplingParams p, int[] history, int position, long[] allowed,
+                             List<Integer> allowedStops) {
+        return HostSampler.sample(logits, row(0, p, history, position, allowed, allowedStops));
+    }
+
+    /** The spec a backend draws {@code chunk}'s next token by; every stop token may end it or none. */
     public static RowSampling row(int chunk, SamplingParams p, int[] history, int position, long[] allowed,
                                   boolean stopAllowed) {
-        int[] stops = new int[p.stopTokenIds().size()];
-        for (int i = 0; i < stops.length; i++) {
-            stops[i] = p.stopTokenIds().get(i);
-        }
+        return row(chunk, p, history, position, allowed, stopAllowed ? p.stopTokenIds() : List.of());
+    }
+
+    /** The spec a backend draws {@code chunk}'s next token by, where only {@code allowedStops} may end it now. */
+    public static RowSampling row(int chunk, SamplingParams p, int[] history, int position, long[] allowed,
+                                  List<Integer> allowedStops) {
         return RowSampling.draw(chunk, p.temperature(), p.topK(), p.topP(), p.repetitionPenalty(), p.seed(),
-                stops, history, position, allowed, stopAllowed);
+                ids(p.stopTokenIds()), history, position, allowed, ids(allowedStops));
+    }
+
+    private static int[] ids(List<Integer> ids) {
+        return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /** The greedy choice: the first index of the largest logit. */

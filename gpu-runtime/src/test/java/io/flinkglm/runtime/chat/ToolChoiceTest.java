@@ -59,13 +59,24 @@ class ToolChoiceTest {
     }
 
     @Test
+    void aRequiredReplyIsACallWhateverStopTokenEndedItAndNeedsNoPrefill() throws IOException {
+        AssistantReply reply = ToolChoice.required().parseReply("get_weather\n{\"location\":\"Beijing\"}", false);
+
+        assertThat(reply).isEqualTo(new AssistantReply.FunctionCall("get_weather", "{\"location\":\"Beijing\"}",
+                JSON.readTree("{\"location\":\"Beijing\"}")));
+        assertThat(ToolChoice.required().forcedPrefix(null)).isEmpty();
+        assertThat(ToolChoice.required().applyTo(chat())).isEqualTo(chat());
+    }
+
+    @Test
     void parsesOpenAiToolChoice() throws IOException {
         assertThat(ToolChoice.fromOpenAi(JSON.readTree("\"auto\""))).isEqualTo(ToolChoice.auto());
         assertThat(ToolChoice.fromOpenAi(null)).isEqualTo(ToolChoice.auto());
         assertThat(ToolChoice.fromOpenAi(JSON.readTree("\"none\""))).isEqualTo(ToolChoice.none());
         assertThat(ToolChoice.fromOpenAi(JSON.readTree("{\"type\": \"function\", \"function\": {\"name\": \"f\"}}")))
                 .isEqualTo(ToolChoice.function("f"));
-        assertThatThrownBy(() -> ToolChoice.fromOpenAi(JSON.readTree("\"required\"")))
-                .hasMessageContaining("\"required\" is not supported");
+        assertThat(ToolChoice.fromOpenAi(JSON.readTree("\"required\""))).isEqualTo(ToolChoice.required());
+        assertThatThrownBy(() -> ToolChoice.fromOpenAi(JSON.readTree("\"any\"")))
+                .hasMessageContaining("\"any\" is not supported");
     }
 }

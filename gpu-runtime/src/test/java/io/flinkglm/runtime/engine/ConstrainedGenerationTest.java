@@ -7,6 +7,10 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import io.flinkglm.runtime.backend.Backend;
 import io.flinkglm.runtime.backend.cpu.CpuBackend;
+import io.flinkglm.runtime.chat.AssistantReply;
+import io.flinkglm.runtime.chat.ToolCallValidator;
+import io.flinkglm.runtime.chat.ToolChoice;
+import io.flinkglm.runtime.chat.ValidatedToolCall;
 import io.flinkglm.runtime.constraint.Constraint;
 import io.flinkglm.runtime.engine.GenerationResult.FinishReason;
 import io.flinkglm.runtime.testing.TinyModels;
@@ -22,6 +26,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -198,6 +205,115 @@ class ConstrainedGenerationTest {
                         .as("request %d", i).containsExactly(alone.get(i));
             }
         }
+    }
+
+    /** Three functions whose parameters are schemas of the kinds above, and one that declares none (any object). */
+    private static final String TOOLS = "[" + function("classify", SCHEMAS_UNDER_TEST.get(0)) + ","
+            + function("profile", SCHEMAS_UNDER_TEST.get(1)) + "," + function("tag", SCHEMAS_UNDER_TEST.get(9))
+            + ",{\"type\":\"function\",\"function\":{\"name\":\"ping\"}}]";
+
+    private static String function(String name, String parameters) {
+        return "{\"type\":\"function\",\"function\":{\"name\":\"" + name + "\",\"parameters\":" + parameters + "}}";
+    }
+
+    @Test
+    void withToolChoiceRequiredEveryStoppedOutputIsAValidCallAndEveryCutOneAValidPrefix() throws Exception {
+        ToolCallValidator validator = ToolCallValidator.fromJson(TOOLS);
+        ToolChoice required = ToolChoice.required();
+        int observation = tokenizer.specialId("<|observation|>");
+        Constraint c = validator.callConstraint(required, null, Set.of(observation)).orElseThrow();
+        Map<String, Integer> callsPerTool = new TreeMap<>();
+        try (InferenceEngine engine = engine()) {
+            for (GenerationResult r : generate(engine, c, 200, 48)) {
+                byte[] out = bytes(r.outputTokens());
+                String text = new String(out, StandardCharsets.UTF_8);
+                if (r.finishReason() == FinishReason.STOP) {
+                    assertThat(r.stopTokenId()).as(text).isEqualTo(observation);
+                    AssistantReply reply = required.parseReply(text, true);
+                    assertThat(reply).isInstanceOf(AssistantReply.FunctionCall.class);
+                    ValidatedToolCall call = validator.validate((AssistantReply.FunctionCall) reply, required);
+                    assertThat(call).as(text).isInstanceOf(ValidatedToolCall.Function.class);
+                    callsPerTool.merge(((ValidatedToolCall.Function) call).name(), 1, Integer::sum);
+                } else {
+                    assertThat(r.finishReason()).as(text).isEqualTo(FinishReason.LENGTH);
+                    assertThat(c.advance(c.startState(), out)).as("prefix %s", text).isNotNegative();
+                }
+            }
+        }
+        assertThat(callsPerTool).as("the model picks the tool: several are called").hasSizeGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void withToolChoiceAutoAnOutputIsACallOnlyIfItEndsOnObservationAndEveryCallValidates() throws Exception {
+        ToolCallValidator validator = ToolCallValidator.fromJson(TOOLS);
+        ToolChoice auto = ToolChoice.auto();
+        int observation = tokenizer.specialId("<|observation|>");
+        Constraint c = validator.callConstraint(auto, null, Set.of(observation)).orElseThrow();
+        int answers = 0;
+        try (InferenceEngine engine = engine()) {
+            for (GenerationResult r : generate(engine, c, 200, 24)) {
+                String text = new String(bytes(r.outputTokens()), StandardCharsets.UTF_8);
+                boolean startsACall = validator.functionNames().stream().anyMatch(n -> text.startsWith(n + "\n"));
+                if (r.finishReason() != FinishReason.STOP) {
+                    continue;
+                }
+                AssistantReply reply = auto.parseReply(text, r.stopTokenId() == observation);
+                if (startsACall) {
+                    assertThat(r.stopTokenId()).as(text).isEqualTo(observation);
+                    assertThat(validator.validate((AssistantReply.FunctionCall) reply, auto)).as(text)
+                            .isInstanceOf(ValidatedToolCall.Function.class);
+                } else {
+                    answers++;
+                    assertThat(r.stopTokenId()).as("an answer never ends like a call: %s", text).isNotEqualTo(observation);
+                    assertThat(reply).isInstanceOf(AssistantReply.Text.class);
+                }
+            }
+        }
+        assertThat(answers).isPositive();
+    }
+
+    @Test
+    void aConstrainedRequestDrawsTheSameTokensAloneInABatchOfSixteenAndOverImportedKv() throws Exception {
+        int[] history = prompt(91, 40, VOCAB - 14);
+        GenerationResult previous;
+        try (InferenceEngine first = engine()) {
+            previous = first.submit(GenerationRequest.builder("turn1", history).sampling(sampling(5, 12))
+                    .exportKv(true).build()).result().get(60, TimeUnit.SECONDS);
+        }
+        int[] turn2 = concat(concat(history, previous.outputTokens()), prompt(92, 6, VOCAB - 14));
+        GenerationRequest constrained = GenerationRequest.builder("turn2", turn2).sampling(sampling(6, 40))
+                .constraint(Constraint.jsonSchema(SCHEMAS_UNDER_TEST.get(9))).build();
+        int[] alone;
+        try (InferenceEngine engine = engine()) {
+            alone = engine.submit(constrained).result().get(60, TimeUnit.SECONDS).outputTokens();
+            List<RequestHandle> others = new ArrayList<>();
+            for (int i = 0; i < 15; i++) {
+                others.add(engine.submit(GenerationRequest.builder("o" + i, prompt(200 + i, 5 + 3 * i, VOCAB - 14))
+                        .sampling(sampling(300 + i, 40))
+                        .constraint(Constraint.jsonSchema(SCHEMAS_UNDER_TEST.get(i % SCHEMAS_UNDER_TEST.size()))).build()));
+            }
+            int[] batched = engine.submit(constrained).result().get(60, TimeUnit.SECONDS).outputTokens();
+            for (RequestHandle h : others) {
+                h.result().get(60, TimeUnit.SECONDS);
+            }
+            assertThat(batched).as("in a batch of 16").containsExactly(alone);
+        }
+        try (InferenceEngine fresh = engine()) {
+            GenerationResult imported = fresh.submit(GenerationRequest.builder("turn2", turn2).sampling(sampling(6, 40))
+                    .constraint(Constraint.jsonSchema(SCHEMAS_UNDER_TEST.get(9))).importedKv(previous.kv()).build())
+                    .result().get(60, TimeUnit.SECONDS);
+            assertThat(imported.cachedPromptTokens()).as("the history came from the imported KV")
+                    .isEqualTo(history.length + previous.outputTokens().length - 1);
+            assertThat(imported.outputTokens()).as("over imported KV").containsExactly(alone);
+        }
+        assertThat(Constraint.jsonSchema(SCHEMAS_UNDER_TEST.get(9)).accepts(bytes(alone))
+                || alone.length == 40).as("a whole output or one cut by the limit").isTrue();
+    }
+
+    private static int[] concat(int[] a, int[] b) {
+        int[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     @Test
