@@ -17,7 +17,8 @@ import java.util.function.Predicate;
  * so the engine pads the prefix with {@code padTokenId} to a whole number of blocks; with an interval that
  * is a multiple of the block size every check then starts on a block boundary and recomputes nothing it has
  * seen. The checks run beside the generation (it does not wait for them) and never change its tokens: the
- * forward pass is batch invariant and sampling depends on the seed and position only.
+ * forward pass is batch invariant and sampling depends on the seed and position only. A request's
+ * {@link TokenListener} sees tokens before they are checked.
  *
  * <pre>{@code
  * StreamingCheck check = new StreamingCheck(32, prefix, suffix, labelIds, newlineId,
