@@ -34,7 +34,8 @@ import java.util.TreeSet;
  *
  * <p>Streaming-moderation checks ({@link StreamingCheck}) are admitted before every other waiting sequence
  * and outside {@code maxRunning} (each is one short prefill), and are never preempted to admit others, so a check
- * waits at most for KV blocks and the step's budget: it runs in the prefill share of the very next step. Recompute keeps every sequence's tokens exact: sampling depends on the seed and the
+ * waits only for KV blocks and the step's budget: it takes the prefill share that running sequences leave,
+ * in the next step, chunked like any prompt if it needs more. Recompute keeps every sequence's tokens exact: sampling depends on the seed and the
  * position only, and the forward pass is batch invariant.
  *
  * <pre>{@code

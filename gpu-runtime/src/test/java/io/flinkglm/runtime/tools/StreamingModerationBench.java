@@ -25,7 +25,8 @@ import java.util.Locale;
  * What moderation while generating costs ({@code glm.moderation.mode} STREAMING): N sequences generate T
  * tokens each (greedy, no stop token, so every run does the same work), alternately without checks and with a
  * {@link SafetyClassifier#streamingCheck} every {@code interval} tokens (its flag test never stops them, so both
- * runs generate everything). Prints per run the mean time per output token of the generating sequences, and
+ * runs generate everything). Prints per run the mean time per output token of the generating sequences, the
+ * engine steps and their mean tokens (machine independent: checks add prefill tokens to steps, not steps), and
  * for the checked runs the prompt tokens the checks computed ÷ completion tokens, the most any check but a
  * request's first computed, and whether the tokens equal the unchecked run's. Before a checked run one short
  * checked request puts the policy's blocks in the prefix cache (the steady state of a stream; its check is not
@@ -106,8 +107,9 @@ public final class StreamingModerationBench {
             double wall = (System.nanoTime() - start) / 1e9;
             EngineMetrics m = engine.metrics();
             StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
-                    "%-9s TPOT mean %.1f ms, wall %.1f s, %d completion tokens",
-                    checked ? "checked" : "unchecked", tpotSum / sequences, wall, completionTokens));
+                    "%-9s TPOT mean %.1f ms, wall %.1f s, %d completion tokens, %d engine steps of %.1f tokens on average",
+                    checked ? "checked" : "unchecked", tpotSum / sequences, wall, completionTokens,
+                    m.steps() - before.steps(), meanStepTokens(before, m)));
             if (checked) {
                 line.append(String.format(Locale.ROOT,
                         ", %d checks computing %d prompt tokens = %.3f per completion token, at most %d per later check,"
@@ -121,6 +123,12 @@ public final class StreamingModerationBench {
             System.out.println(line);
             return outputs;
         }
+    }
+
+    /** Mean tokens per step between two snapshots, from the window mean (the runs are shorter than the window). */
+    private static double meanStepTokens(EngineMetrics before, EngineMetrics after) {
+        long steps = after.steps() - before.steps();
+        return steps == 0 ? 0 : (after.meanBatchTokens() * after.steps() - before.meanBatchTokens() * before.steps()) / steps;
     }
 
     private static double load() {
