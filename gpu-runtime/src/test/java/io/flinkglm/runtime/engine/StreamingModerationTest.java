@@ -88,6 +88,8 @@ class StreamingModerationTest {
             // The first check that sees output 20 covers 24 tokens; it stops the generation before the next one.
             assertThat(checked.outputTokens().length).isBetween(24, 24 + INTERVAL - 1);
             assertThat(checked.classProbabilities()[1]).isGreaterThanOrEqualTo(0.5f);
+            assertThat(engine.metricsBetweenSteps().get(10, TimeUnit.SECONDS).kvBlocksUsed())
+                    .as("the generation's blocks and those of checks still out are released").isZero();
         }
     }
 
@@ -135,6 +137,22 @@ class StreamingModerationTest {
             assertThat(m.laterCheckPromptTokensMax()).isLessThanOrEqualTo(INTERVAL + SUFFIX.length);
             // First: prefix 16 (padded) + 8 + suffix 2; then 8 + 2; then the last 2 + 2.
             assertThat(m.checkPromptTokensComputed()).isEqualTo(26 + 10 + 4);
+        }
+    }
+
+    @Test
+    void anIntervalOffTheBlockSizeRecomputesAtMostAPartialBlockPerCheck() throws Exception {
+        int interval = 5; // checks at 5, 10, 15 and 18 output tokens; blocks of 8
+        try (InferenceEngine engine = engine()) {
+            StreamingCheck c = check();
+            GenerationResult checked = run(engine, "checked", SAFE_PROMPT, new StreamingCheck(interval,
+                    c.prefixTokens(), c.suffixTokens(), c.labelTokenIds(), c.padTokenId(), c.flags()));
+            EngineMetrics m = engine.metrics();
+
+            assertThat(checked.finishReason()).isEqualTo(FinishReason.STOP);
+            assertThat(m.streamingChecks()).isEqualTo(4);
+            assertThat(m.laterCheckPromptTokensMax()).isGreaterThan(interval + SUFFIX.length)
+                    .isLessThanOrEqualTo(interval + SUFFIX.length + BLOCK - 1);
         }
     }
 }
