@@ -69,6 +69,7 @@ final class ConversationCore {
         try {
             return switch (result.finishReason()) {
                 case STOP, LENGTH -> reply(state, conversationId, turn, result);
+                case CONTENT_FILTER -> withheld(conversationId, turn, result);
                 case DEADLINE -> TurnOutcome.rejected(timedOut());
                 default -> TurnOutcome.rejected(new Rejection(DeadLetter.Stage.GENERATE, "generation_failed: "
                         + result.finishReason() + (result.message() != null ? ": " + result.message() : "")));
@@ -139,6 +140,21 @@ final class ConversationCore {
                 .context(turn.context().turnsDropped(), turn.context().reset())
                 .build();
         return new TurnOutcome(after, kv, completion, null, null);
+    }
+
+    /**
+     * A turn that moderation stopped while it was generated: a completion without text, and the conversation
+     * stays as it was (the withheld reply is not history the next turn builds on).
+     */
+    private static TurnOutcome withheld(String conversationId, Turn turn, GenerationResult result) {
+        GenerationResult.Timings t = result.timings();
+        Completion completion = Completion.builder(turn.requestId(), conversationId)
+                .refused()
+                .usage(result.promptTokens(), result.outputTokens().length)
+                .timings(millis(t.queueNanos()), millis(t.firstTokenNanos()), millis(t.totalNanos()))
+                .context(turn.context().turnsDropped(), turn.context().reset())
+                .build();
+        return new TurnOutcome(null, null, completion, null, null);
     }
 
     static String appendMessages(String json, List<ChatMessage> added) {

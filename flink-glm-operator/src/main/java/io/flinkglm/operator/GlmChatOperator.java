@@ -58,6 +58,10 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * and {@value #PROMPT_TOKENS_CACHED} (prompt tokens the engine prefilled versus took from its prefix cache
  * or imported KV), {@value #MAX_IN_FLIGHT}, {@value #MAX_KV_STATE_BYTES}, {@value #KV_REFUSED} (turns whose kept KV
  * was computed by other weights and was recomputed) and {@value #KV_DROPPED} (KV past glm.state.kv-max-bytes).
+ *
+ * <p>With {@link GlmOptions.ModerationMode#STREAMING} each turn carries the engine's streaming check
+ * ({@link StreamingModeration}); the deciding check's verdict goes to {@link GlmOutputs#SAFETY}, and a flagged turn
+ * is a completion without text (content_filter).
  */
 @Internal
 public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
@@ -94,6 +98,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
     private transient int defaultPriority;
     private transient IntMaximum maxInFlight;
     private transient LongMaximum maxKvStateBytes;
+    private transient StreamingModeration moderation; // null unless glm.moderation.mode is STREAMING
 
     public GlmChatOperator(StreamOperatorParameters<Sourced<Completion>> parameters, Configuration config) {
         super(parameters);
@@ -139,6 +144,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         core = new ConversationCore(worker.tokenizer(), worker.model().config().eosTokenIds(),
                 worker.model().config().maxPositions(), config);
         kv.open(ConversationKv.Policy.of(config, worker.model().fingerprint()), kvRefused, kvDropped);
+        moderation = StreamingModeration.of(config, worker);
         // Inputs restored from a checkpoint: every conversation with pending inputs is resumed.
         List<String> restored;
         try (Stream<Object> keys = getKeyedStateBackend().getKeys(PendingInputs.BOUNDS_STATE, VoidNamespace.INSTANCE)) {
@@ -206,6 +212,9 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
             if (kv.keeps(turn)) {
                 kv.prepare(request, turn, stateOrNew().tokens, key);
             }
+            if (moderation != null) {
+                request.streamingCheck(moderation.check(head));
+            }
             Optional<RequestHandle> submitted;
             try {
                 submitted = worker.engine().trySubmit(request.build());
@@ -255,6 +264,10 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         TurnOutcome outcome = cancelledAtDeadline
                 ? TurnOutcome.rejected(core.timedOut())
                 : core.complete(stateOrNew(), key, turn, result);
+        if (moderation != null && !cancelledAtDeadline) {
+            moderation.verdict(turn.requestId(), key, result)
+                    .ifPresent(v -> output.collect(GlmOutputs.SAFETY, new StreamRecord<>(v)));
+        }
         emit(head, outcome);
         if (pending.removeHead()) {
             turns.offer(key);

@@ -131,15 +131,25 @@ public final class GlmOptions {
     public enum KvPersistence { NEVER, ALWAYS, AUTO }
 
     /** Which texts the safety classifier checks. */
-    public enum ModerationMode { NONE, PROMPTS, COMPLETIONS, BOTH }
+    public enum ModerationMode { NONE, PROMPTS, COMPLETIONS, BOTH, STREAMING }
 
     /** What happens to a prompt the classifier flags. */
     public enum FlaggedPrompt { REFUSE, DROP }
 
     public static final ConfigOption<ModerationMode> MODERATION = ConfigOptions.key("glm.moderation.mode")
             .enumType(ModerationMode.class).defaultValue(ModerationMode.NONE)
-            .withDescription("Classify prompts before generation, completions after it, both, or none. "
-                    + "Every checked text yields a SafetyVerdict on the safety output.");
+            .withDescription("Classify prompts before generation, completions after it, both, or none; or "
+                    + "STREAMING: classify each completion in its prompt's context while it is generated, every "
+                    + "glm.moderation.stream-interval tokens and at the end, and stop it at the first flagged check "
+                    + "(finish_reason content_filter, no text). Every checked text yields a SafetyVerdict on the "
+                    + "safety output (under STREAMING one per turn: the flagged check's, or the final one's).");
+
+    public static final ConfigOption<Integer> MODERATION_STREAM_INTERVAL = ConfigOptions.key("glm.moderation.stream-interval")
+            .intType().defaultValue(32)
+            .withDescription("With glm.moderation.mode STREAMING, the generated tokens between two checks of a "
+                    + "completion. Each check computes only the new tokens and a short question suffix (the prefix "
+                    + "cache serves the rest), so a multiple of glm.engine.block-size avoids recomputing a partial "
+                    + "block per check; a smaller interval stops a flagged completion sooner at more prefill work.");
 
     public static final ConfigOption<FlaggedPrompt> FLAGGED_PROMPTS = ConfigOptions.key("glm.moderation.flagged-prompts")
             .enumType(FlaggedPrompt.class).defaultValue(FlaggedPrompt.REFUSE)

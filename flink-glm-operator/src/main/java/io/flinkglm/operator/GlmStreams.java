@@ -32,6 +32,10 @@ import org.apache.flink.annotation.PublicEvolving;
  * chat.errors().sinkTo(deadLetterSink);
  * }</pre>
  *
+ * <p>Under {@link GlmOptions.ModerationMode#STREAMING} the chat operator classifies each completion while it is
+ * generated and stops a flagged one (a completion without text, finish_reason content_filter); prompts are then
+ * judged as the context of their reply.
+ *
  * <p>Prompts with task {@code moderate} are always classified and answered by their verdict only;
  * they never reach generation.
  */
@@ -86,6 +90,9 @@ public final class GlmStreams {
             refusals = refusals.union(checked.getSideOutput(ModerationRouter.REFUSALS));
             safety = safety.union(checked.getSideOutput(GlmOutputs.SAFETY));
             errors = errors.union(checked.getSideOutput(GlmOutputs.ERRORS));
+        }
+        if (mode == GlmOptions.ModerationMode.STREAMING) { // the chat operator checks while it generates
+            safety = safety.union(generated.getSideOutput(GlmOutputs.SAFETY));
         }
         DataStream<Completion> completions = answered.map(Sourced::value, TypeInformation.of(Completion.class))
                 .uid("glm-completions").name("glm-completions");

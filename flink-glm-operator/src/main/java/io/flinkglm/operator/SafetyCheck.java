@@ -5,6 +5,7 @@ import io.flinkglm.runtime.safety.SafetyClassifier;
 import io.flinkglm.runtime.safety.SafetyPolicy;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.streaming.api.functions.async.ResultFuture;
 import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
 import org.apache.flink.util.function.SerializableFunction;
@@ -58,7 +59,13 @@ public class SafetyCheck<T> extends RichAsyncFunction<T, Moderated<T>> {
         }
         worker = GlmWorker.acquire(config, "safety-" + checked + "-"
                 + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
-        SafetyPolicy policy = config.getOptional(GlmOptions.MODERATION_POLICY)
+        classifier = new SafetyClassifier(worker.engine(), worker.tokenizer(), policy(config));
+        return classifier;
+    }
+
+    /** The policy {@link GlmOptions#MODERATION_POLICY} names, or GLM-4's SafetyBench categories. */
+    static SafetyPolicy policy(ReadableConfig config) {
+        return config.getOptional(GlmOptions.MODERATION_POLICY)
                 .map(p -> {
                     try {
                         return SafetyPolicy.load(Path.of(p));
@@ -67,8 +74,13 @@ public class SafetyCheck<T> extends RichAsyncFunction<T, Moderated<T>> {
                     }
                 })
                 .orElseGet(SafetyPolicy::glm4SafetyBench);
-        classifier = new SafetyClassifier(worker.engine(), worker.tokenizer(), policy);
-        return classifier;
+    }
+
+    /** The wire record of a verdict. */
+    static SafetyVerdict record(io.flinkglm.runtime.safety.SafetyVerdict v, String requestId, String conversationId,
+                                SafetyVerdict.Checked checked) {
+        return new SafetyVerdict(requestId, conversationId, checked, v.probabilities(), v.flaggedCategories(),
+                v.flagged(), v.openAiCategoryScores());
     }
 
     @Override
@@ -87,8 +99,7 @@ public class SafetyCheck<T> extends RichAsyncFunction<T, Moderated<T>> {
             classifier.classify(requestId + "/" + checked, text, which).whenComplete((v, failure) ->
                     result.complete(List.of(failure != null
                             ? new Moderated<>(input, null, "moderation_failed: " + failure.getMessage())
-                            : new Moderated<>(input, new SafetyVerdict(requestId, subject.conversationId(input), checked,
-                            v.probabilities(), v.flaggedCategories(), v.flagged(), v.openAiCategoryScores()), null))));
+                            : new Moderated<>(input, record(v, requestId, subject.conversationId(input), checked), null))));
         } catch (RuntimeException e) { // this text cannot be classified (past the context, ...): only it fails
             result.complete(List.of(new Moderated<>(input, null, "moderation_failed: " + e.getMessage())));
         }

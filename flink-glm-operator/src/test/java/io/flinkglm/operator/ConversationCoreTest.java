@@ -166,6 +166,21 @@ class ConversationCoreTest {
     }
 
     @Test
+    void aTurnModerationStoppedIsACompletionWithoutTextAndIsNotKept() {
+        ConversationState before = new ConversationState();
+        Turn turn = (Turn) core.plan(before, chat("hi", null, null, null));
+
+        TurnOutcome outcome = core.complete(before, "c", turn,
+                result(tokenizer.encode("something the policy flags"), GenerationResult.FinishReason.CONTENT_FILTER, -1));
+
+        assertThat(outcome.completion().finishReason()).isEqualTo(FinishReason.CONTENT_FILTER);
+        assertThat(outcome.completion().text()).isNull();
+        assertThat(outcome.completion().completionTokens()).isEqualTo(tokenizer.encode("something the policy flags").length);
+        assertThat(outcome.state()).as("the conversation stays as it was").isNull();
+        assertThat(outcome.kv()).isNull();
+    }
+
+    @Test
     void aCallOfAFunctionTheToolsDoNotOfferIsRejectedAndNotKept() {
         ConversationState before = new ConversationState();
         Turn turn = (Turn) core.plan(before, chat("weather?", null, WEATHER_TOOL, null));

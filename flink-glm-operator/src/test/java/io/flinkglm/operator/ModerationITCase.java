@@ -65,6 +65,21 @@ class ModerationITCase {
     }
 
     @Test
+    void streamingModerationWithholdsFlaggedCompletionsAndSendsOneVerdictPerTurn() throws Exception {
+        List<String> flagged = run(GlmOptions.ModerationMode.STREAMING, policy(Double.MIN_VALUE), prompts(Task.CHAT, 3));
+        List<String> passed = run(GlmOptions.ModerationMode.STREAMING, policy(1.0), prompts(Task.CHAT, 3));
+
+        assertThat(flagged).filteredOn(s -> s.startsWith("verdict")).hasSize(3)
+                .allMatch(s -> s.startsWith("verdict completion") && s.endsWith("flagged=true"));
+        assertThat(flagged).filteredOn(s -> s.startsWith("completion")).hasSize(3)
+                .allMatch(s -> s.contains("finish=CONTENT_FILTER") && s.contains("text=null"));
+        assertThat(passed).filteredOn(s -> s.startsWith("verdict")).hasSize(3)
+                .allMatch(s -> s.startsWith("verdict completion") && s.endsWith("flagged=false"));
+        assertThat(passed).filteredOn(s -> s.startsWith("completion")).hasSize(3)
+                .allMatch(s -> s.contains("finish=LENGTH") && s.contains("tokens=4") && !s.contains("text=null"));
+    }
+
+    @Test
     void moderateTasksAreAnsweredByTheirVerdictAloneEvenWithModerationOff() throws Exception {
         List<Prompt> inputs = new ArrayList<>(prompts(Task.MODERATE, 2));
         inputs.addAll(prompts(Task.CHAT, 1));
@@ -96,7 +111,8 @@ class ModerationITCase {
     }
 
     private static String describe(Completion c) {
-        return "completion " + c.requestId() + " finish=" + c.finishReason() + " tokens=" + c.completionTokens();
+        return "completion " + c.requestId() + " finish=" + c.finishReason() + " tokens=" + c.completionTokens()
+                + (c.text() == null ? " text=null" : "");
     }
 
     private static String describe(SafetyVerdict v) {

@@ -17,6 +17,13 @@ import org.apache.flink.annotation.PublicEvolving;
  * @param lastBatchTokens    tokens in the most recent step
  * @param lastBatchSequences sequences in the most recent step
  * @param meanBatchTokens    mean tokens per step over the recent steps
+ * @param streamingChecks    streaming-moderation checks finished ({@link StreamingCheck}), since start
+ * @param checkPromptTokensComputed prompt tokens those checks ran through the model (the rest came from the
+ *                           prefix cache)
+ * @param laterCheckPromptTokensMax the most prompt tokens one check computed, over every check but a request's
+ *                           first (which also computes the prefix and the prompt): at most the interval plus the
+ *                           suffix when the interval is a multiple of the block size, as {@link StreamingCheck}
+ *                           explains
  */
 @PublicEvolving
 public record EngineMetrics(
@@ -30,5 +37,6 @@ public record EngineMetrics(
         long preemptions,
         long generatedTokens, double generatedTokensPerSecond,
         long finishedRequests,
-        long steps) {
+        long steps,
+        long streamingChecks, long checkPromptTokensComputed, int laterCheckPromptTokensMax) {
 }

@@ -30,13 +30,15 @@ import java.util.Optional;
  * @param constraint      what the output must be (JSON schema, regex, choice); null for free text. The
  *                        engine masks tokens that cannot continue a valid output and allows the stop
  *                        tokens only once the output is whole; it needs the engine's tokenizer
+ * @param streamingCheck  moderation while generating: the output is classified every few tokens and at the
+ *                        end, and a flagged check stops the request with CONTENT_FILTER; null for none
  */
 @PublicEvolving
 public record GenerationRequest(String requestId, int[] promptTokens, SamplingParams sampling, int priority,
                                 long deadlineMillis, String conversationKey, int[] classifyTokenIds,
                                 boolean exportKv, byte[] importedKv, TokenListener listener,
                                 int exportKvFromBlock, KvSnapshot importedKvBlocks, String tenant,
-                                Constraint constraint) {
+                                Constraint constraint, StreamingCheck streamingCheck) {
 
     public GenerationRequest {
         Objects.requireNonNull(requestId, "requestId");
@@ -57,6 +59,10 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         if (classifyTokenIds != null && constraint != null) {
             throw new IllegalArgumentException("request " + requestId + " both classifies and constrains its output;"
                     + " a classification generates no output to constrain");
+        }
+        if (classifyTokenIds != null && streamingCheck != null) {
+            throw new IllegalArgumentException("request " + requestId + " both classifies and checks its output while"
+                    + " generating; a classification generates no output to check");
         }
         if (classifyTokenIds != null && classifyTokenIds.length == 0) {
             throw new IllegalArgumentException("request " + requestId + " asks to classify over no token ids");
@@ -91,6 +97,7 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
         private TokenListener listener;
         private String tenant;
         private Constraint constraint;
+        private StreamingCheck streamingCheck;
 
         private Builder(String requestId, int[] promptTokens) {
             this.requestId = Objects.requireNonNull(requestId, "requestId");
@@ -160,6 +167,12 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
             return this;
         }
 
+        /** Classify the output while it is generated; null (the default) for no checks. */
+        public Builder streamingCheck(StreamingCheck check) {
+            this.streamingCheck = check;
+            return this;
+        }
+
         public Builder listener(TokenListener listener) {
             this.listener = listener;
             return this;
@@ -167,7 +180,8 @@ public record GenerationRequest(String requestId, int[] promptTokens, SamplingPa
 
         public GenerationRequest build() {
             return new GenerationRequest(requestId, promptTokens, sampling, priority, deadlineMillis,
-                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks, tenant, constraint);
+                    conversationKey, classifyTokenIds, exportKv, importedKv, listener, exportKvFromBlock, importedKvBlocks, tenant, constraint,
+                    streamingCheck);
         }
     }
 }

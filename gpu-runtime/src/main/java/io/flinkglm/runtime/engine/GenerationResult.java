@@ -15,7 +15,9 @@ import org.apache.flink.annotation.PublicEvolving;
  * @param outputTokens       generated tokens, without the stop token that ended generation
  * @param stopTokenId        the stop token that ended it, or -1
  * @param message            why it failed, for ERROR; else null
- * @param classProbabilities for CLASSIFIED: softmax over the requested ids' logits, in their order; else null
+ * @param classProbabilities for CLASSIFIED: softmax over the requested ids' logits, in their order; for a request
+ *                           with a {@link StreamingCheck}: the deciding check's (the flagged one for
+ *                           CONTENT_FILTER, else the final one); else null
  * @param kv                 for a request with exportKv: its KV in {@link KvTransfer}'s format; else null
  * @param kvSnapshot         for a request with exportKvFrom: its KV blocks from that block on; else null
  */
@@ -25,8 +27,17 @@ public record GenerationResult(String requestId, int[] outputTokens, FinishReaso
                                int computedPromptTokens, Timings timings, float[] classProbabilities,
                                byte[] kv, KvSnapshot kvSnapshot) {
 
-    /** Why a request ended. */
-    public enum FinishReason { STOP, LENGTH, CANCELLED, DEADLINE, CLASSIFIED, ERROR }
+    /**
+     * Why a request ended. CONTENT_FILTER: a {@link StreamingCheck} flagged the output; {@code outputTokens}
+     * holds what was generated until then, which the caller should withhold.
+     */
+    public enum FinishReason { STOP, LENGTH, CANCELLED, DEADLINE, CLASSIFIED, ERROR, CONTENT_FILTER }
+
+    /** This result as its streaming checks decided it: a reason, a message, the deciding check's probabilities. */
+    GenerationResult decided(FinishReason reason, String why, float[] probabilities) {
+        return new GenerationResult(requestId, outputTokens, reason, reason == finishReason ? stopTokenId : -1,
+                why, promptTokens, cachedPromptTokens, computedPromptTokens, timings, probabilities, kv, kvSnapshot);
+    }
 
     /**
      * @param queueNanos      submit until first scheduled

@@ -297,6 +297,9 @@ public final class InferenceEngine implements AutoCloseable {
         int generated = 0;
         for (ModelRunnerOutput.Sampled sampled : out.sampled()) {
             Sequence s = scheduler.get(sampled.sequenceId());
+            if (s == null) {
+                continue; // ended earlier in this step: a flagged check stopped it, or it was a check of one
+            }
             if (sampled.error() != null) {
                 // Only this sequence's logits are bad (backends are batch invariant): the others go on.
                 finish(s, GenerationResult.FinishReason.ERROR, sampled.error(), -1, null);
@@ -370,7 +373,101 @@ public final class InferenceEngine implements AutoCloseable {
         }
         if (s.outputCount() >= p.maxTokens() || s.length >= config.maxPositions()) {
             finish(s, GenerationResult.FinishReason.LENGTH, null, -1, null);
+            return;
         }
+        StreamingCheck check = s.request.streamingCheck();
+        if (check != null && s.outputCount() % check.interval() == 0) {
+            String failed = launchCheck(s);
+            if (failed != null) {
+                finish(s, GenerationResult.FinishReason.ERROR, failed, -1, null);
+            }
+        }
+    }
+
+    /**
+     * Starts the classification of {@code s}'s output so far: the check's prefix (padded to whole KV blocks),
+     * the output tokens, the suffix. It joins the scheduler beside the generation, which goes on meanwhile.
+     *
+     * @return why it cannot run, or null
+     */
+    private String launchCheck(Sequence s) {
+        StreamingCheck c = s.request.streamingCheck();
+        if (s.checkPrefix == null) {
+            s.checkPrefix = c.alignedPrefix(blocks.blockSize());
+        }
+        int n = s.outputCount();
+        int[] suffix = c.suffixTokens();
+        int[] tokens = Arrays.copyOf(s.checkPrefix, s.checkPrefix.length + n + suffix.length);
+        System.arraycopy(s.tokenArray(), s.promptLength, tokens, s.checkPrefix.length, n);
+        System.arraycopy(suffix, 0, tokens, s.checkPrefix.length + n, suffix.length);
+        if (tokens.length >= config.maxPositions()) {
+            return "the streaming check of " + n + " output tokens needs " + tokens.length
+                    + " positions but the model holds " + config.maxPositions();
+        }
+        GenerationRequest request = GenerationRequest.builder(s.request.requestId() + "/check@" + n, tokens)
+                .classify(c.labelTokenIds()).priority(s.request.priority()).tenant(s.request.tenant()).build();
+        Sequence check = new Sequence(nextId.getAndIncrement(), request, null, System.nanoTime(), s, n);
+        check.queued = false; // internal: never counts against the queue
+        check.arrivalStep = steps;
+        check.firstCheck = s.lastCheckedOutputs < 0;
+        s.lastCheckedOutputs = n;
+        s.checks.add(check);
+        scheduler.add(check);
+        return null;
+    }
+
+    /** A check came back: a flag stops its sequence; the last one lets a finished sequence's result go. */
+    private void checked(Sequence check, GenerationResult result) {
+        Sequence s = check.checkOf;
+        s.checks.remove(check);
+        metrics.checked(result.computedPromptTokens(), check.firstCheck);
+        if (s.completed) {
+            return;
+        }
+        if (result.finishReason() != GenerationResult.FinishReason.CLASSIFIED) {
+            decide(s, result.finishReason() == GenerationResult.FinishReason.CANCELLED
+                            ? GenerationResult.FinishReason.CANCELLED : GenerationResult.FinishReason.ERROR,
+                    "streaming check of " + check.checkedOutputs + " output tokens ended with " + result.finishReason()
+                            + (result.message() == null ? "" : ": " + result.message()), null);
+            return;
+        }
+        float[] p = result.classProbabilities();
+        boolean flagged;
+        try {
+            flagged = s.request.streamingCheck().flags().test(p);
+        } catch (RuntimeException e) {
+            decide(s, GenerationResult.FinishReason.ERROR, "streaming check's flag test threw " + e, null);
+            return;
+        }
+        if (flagged) {
+            decide(s, GenerationResult.FinishReason.CONTENT_FILTER, null, p);
+            return;
+        }
+        if (check.checkedOutputs > s.finalCheckOutputs) {
+            s.finalCheck = p;
+            s.finalCheckOutputs = check.checkedOutputs;
+        }
+        if (s.heldResult != null && s.checks.isEmpty()) {
+            complete(s, s.heldResult.decided(s.heldResult.finishReason(), s.heldResult.message(), s.finalCheck));
+        }
+    }
+
+    /** Ends a sequence as a check decided: now if it still generates, else its held result with that outcome. */
+    private void decide(Sequence s, GenerationResult.FinishReason reason, String message, float[] probabilities) {
+        if (s.heldResult == null) {
+            finish(s, reason, message, -1, probabilities);
+        } else {
+            cancelChecks(s);
+            complete(s, s.heldResult.decided(reason, message, probabilities));
+        }
+    }
+
+    /** Drops the checks still out for {@code s}: its outcome is decided. */
+    private void cancelChecks(Sequence s) {
+        for (Sequence check : s.checks) {
+            scheduler.remove(check);
+        }
+        s.checks.clear();
     }
 
     private static int longestStop(SamplingParams p) {
@@ -381,9 +478,48 @@ public final class InferenceEngine implements AutoCloseable {
         return longest;
     }
 
-    /** Ends a request: exports its KV if asked, releases its blocks, completes its future. */
+    /**
+     * Ends a request: exports its KV if asked, releases its blocks, completes its future. A check hands its
+     * result to its sequence; a sequence with streaming checks that ends normally launches its final check and
+     * holds its result until every check is back.
+     */
     private void finish(Sequence s, GenerationResult.FinishReason reason, String message, int stopToken,
                         float[] probabilities) {
+        GenerationResult result = release(s, reason, message, stopToken, probabilities);
+        if (s.isCheck()) {
+            checked(s, result);
+            return;
+        }
+        boolean ended = reason == GenerationResult.FinishReason.STOP || reason == GenerationResult.FinishReason.LENGTH;
+        if (s.request.streamingCheck() != null && ended && !s.completed) {
+            String failed = s.lastCheckedOutputs < s.outputCount() ? launchCheck(s) : null;
+            if (failed != null) {
+                cancelChecks(s);
+                complete(s, result.decided(GenerationResult.FinishReason.ERROR, failed, null));
+                return;
+            }
+            s.heldResult = result;
+            if (s.checks.isEmpty()) { // the last check, at exactly this length, is already back
+                complete(s, result.decided(reason, message, s.finalCheck));
+            }
+            return;
+        }
+        cancelChecks(s);
+        complete(s, result);
+    }
+
+    private void complete(Sequence s, GenerationResult result) {
+        if (s.completed) {
+            return;
+        }
+        s.completed = true;
+        metrics.finished(result);
+        s.future.complete(result);
+    }
+
+    /** Exports a finished sequence's KV if asked, releases its blocks and makes its result. */
+    private GenerationResult release(Sequence s, GenerationResult.FinishReason reason, String message, int stopToken,
+                                     float[] probabilities) {
         byte[] kv = null;
         KvSnapshot kvBlocks = null;
         boolean export = s.request.exportKv() || s.request.exportKvFromBlock() >= 0;
@@ -415,11 +551,9 @@ public final class InferenceEngine implements AutoCloseable {
                 s.firstScheduledStep == 0 ? Math.max(0, steps - s.arrivalStep) : s.firstScheduledStep - s.arrivalStep - 1,
                 s.firstTokenStep == 0 ? 0 : s.firstTokenStep - s.arrivalStep);
         int cached = s.admitted ? s.cachedPromptTokens : 0;
-        GenerationResult result = new GenerationResult(s.request.requestId(), s.outputTokens(), reason, stopToken,
+        return new GenerationResult(s.request.requestId(), s.outputTokens(), reason, stopToken,
                 message, s.promptLength, cached, s.admitted ? s.promptLength - cached : 0, timings,
                 probabilities, kv, kvBlocks);
-        metrics.finished(result);
-        s.future.complete(result);
     }
 
     private void cancelInbox() {

@@ -31,6 +31,9 @@ final class MetricsRecorder {
     private int blocksUsed;
     private int blocksFree;
     private int blocksCached;
+    private long checks;
+    private long checkTokens;
+    private int laterCheckTokensMax;
 
     synchronized void step(long nowNanos, int tokens, int sequences, int generatedTokens, int preempted) {
         steps++;
@@ -58,6 +61,15 @@ final class MetricsRecorder {
     synchronized void admitted(int prompt, int reused) {
         promptTokens += prompt;
         reusedPromptTokens += reused;
+    }
+
+    /** A finished streaming check and the prompt tokens it computed. */
+    synchronized void checked(int computedTokens, boolean first) {
+        checks++;
+        checkTokens += computedTokens;
+        if (!first) {
+            laterCheckTokensMax = Math.max(laterCheckTokensMax, computedTokens);
+        }
     }
 
     /** A finished request's latencies; ttft 0 when it produced no token. */
@@ -96,7 +108,8 @@ final class MetricsRecorder {
                 preemptions,
                 generated, seconds == 0 ? 0 : windowTokens / seconds,
                 finished,
-                steps);
+                steps,
+                checks, checkTokens, laterCheckTokensMax);
     }
 
     /** The last {@link #WINDOW} values of one measurement. */

@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.engine;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -29,7 +30,12 @@ import java.util.TreeSet;
  * sequence has a strictly lower priority (a higher number), the lowest-priority running one is preempted the
  * same way. Within a priority, under {@link Fairness#FAIR}, a waiting sequence whose tenant runs nothing may
  * preempt one sequence of the most-served tenant that runs two or more (see {@link #preemptToAdmit()}); under
- * FCFS equal priorities never preempt each other. Recompute keeps every sequence's tokens exact: sampling depends on the seed and the
+ * FCFS equal priorities never preempt each other.
+ *
+ * <p>Streaming-moderation checks ({@link StreamingCheck}) are admitted before every other waiting sequence
+ * and outside {@code maxRunning} (each is one short prefill), and are never preempted to admit others, so a check
+ * waits only for KV blocks and the step's budget: it takes the prefill share that running sequences leave,
+ * in the next step, chunked like any prompt if it needs more. Recompute keeps every sequence's tokens exact: sampling depends on the seed and the
  * position only, and the forward pass is batch invariant.
  *
  * <pre>{@code
@@ -52,6 +58,8 @@ final class Scheduler {
     private final TreeSet<Sequence> waiting = new TreeSet<>(QUEUE_ORDER);
     /** The waiting sequences again, per tenant (FAIR only): the least-served tenant's first is found in O(tenants). */
     private final Map<String, TreeSet<Sequence>> waitingByTenant = new HashMap<>();
+    /** Streaming-moderation checks not yet admitted, first in first out (a preempted one in front). */
+    private final ArrayDeque<Sequence> waitingChecks = new ArrayDeque<>();
     private final List<Sequence> running = new ArrayList<>();
     private final Map<Long, Sequence> byId = new HashMap<>();
     private final TenantCounters tenants; // null under FCFS
@@ -89,11 +97,12 @@ final class Scheduler {
     List<Sequence> sequences() {
         List<Sequence> all = new ArrayList<>(running);
         all.addAll(waiting);
+        all.addAll(waitingChecks);
         return all;
     }
 
     int waitingCount() {
-        return waiting.size();
+        return waiting.size() + waitingChecks.size();
     }
 
     int runningCount() {
@@ -101,7 +110,7 @@ final class Scheduler {
     }
 
     boolean hasWork() {
-        return !waiting.isEmpty() || !running.isEmpty();
+        return !waiting.isEmpty() || !waitingChecks.isEmpty() || !running.isEmpty();
     }
 
     KvBlockManager blocks() {
@@ -145,7 +154,7 @@ final class Scheduler {
                     rejections.add(new SchedulerOutput.Rejection(s.id, tooLarge(s, s.numComputed + n)));
                     break;
                 }
-                Sequence victim = victim(scheduled);
+                Sequence victim = victim(scheduled, true);
                 preempt(victim);
                 preemptions++;
                 if (victim == s) {
@@ -160,45 +169,75 @@ final class Scheduler {
         }
 
         // Admitting while preempting would only evict the newcomer again next step (vLLM does the same).
-        while (preemptions == 0 && budget > 0 && running.size() < maxRunning && !waiting.isEmpty()) {
-            Sequence s = nextWaiting();
-            if (blocks.blocksFor(s.length) > blocks.numBlocks()) {
-                dequeue(s);
-                rejections.add(new SchedulerOutput.Rejection(s.id, tooLarge(s, s.length)));
-                continue;
+        // Checks first, outside maxRunning: a check is one short prefill that the generation it checks waits on.
+        while (preemptions == 0 && budget > 0 && !waitingChecks.isEmpty()) {
+            int n = admit(waitingChecks.peekFirst(), budget, nowNanos, chunks, imports, rejections);
+            if (n < 0) {
+                break;
             }
-            int bs = blocks.blockSize();
-            // Keep at least one token to compute: its logits choose the next token.
-            KvBlockManager.PrefixHit hit = blocks.findCachedPrefix(s.tokenArray(), s.length - 1);
-            int computed = hit.tokens(bs);
-            if (s.imported != null) {
-                int t = s.imported.tokens().length;
-                computed = Math.max(computed, t < s.length ? t : (s.length - 1) / bs * bs);
+            budget -= n;
+        }
+        while (preemptions == 0 && budget > 0 && generating() < maxRunning && !waiting.isEmpty()) {
+            int n = admit(nextWaiting(), budget, nowNanos, chunks, imports, rejections);
+            if (n < 0) {
+                break;
             }
-            int n = Math.min(s.length - computed, budget);
-            if (!blocks.allocate(s.id, hit, computed + n)) {
-                break; // wait for running sequences to free blocks
-            }
-            int[] table = blocks.blockTable(s.id);
-            for (int j = hit.blocks().length; j * bs < computed; j++) {
-                imports.add(new SchedulerOutput.BlockImport(s.imported, j, table[j]));
-            }
-            dequeue(s);
-            s.preempted = false;
-            s.numComputed = computed;
-            if (!s.admitted) {
-                s.admitted = true;
-                s.cachedPromptTokens = Math.min(computed, s.promptLength);
-                s.firstScheduledNanos = nowNanos;
-                if (tenants != null) {
-                    tenants.chargePrompt(s.tenant(), s.promptLength);
-                }
-            }
-            running.add(s);
-            chunks.add(chunk(s, n));
             budget -= n;
         }
         return new SchedulerOutput(chunks, imports, rejections, preemptions + admissionPreemptions);
+    }
+
+    /**
+     * Admits a waiting sequence from its longest cached prefix with a first chunk of at most {@code budget}
+     * tokens; returns the chunk's tokens (0 when it was rejected as too large), or -1 when the pool cannot
+     * supply its blocks yet.
+     */
+    private int admit(Sequence s, int budget, long nowNanos, List<SchedulerOutput.Chunk> chunks,
+                      List<SchedulerOutput.BlockImport> imports, List<SchedulerOutput.Rejection> rejections) {
+        if (blocks.blocksFor(s.length) > blocks.numBlocks()) {
+            dequeue(s);
+            rejections.add(new SchedulerOutput.Rejection(s.id, tooLarge(s, s.length)));
+            return 0;
+        }
+        int bs = blocks.blockSize();
+        // Keep at least one token to compute: its logits choose the next token.
+        KvBlockManager.PrefixHit hit = blocks.findCachedPrefix(s.tokenArray(), s.length - 1);
+        int computed = hit.tokens(bs);
+        if (s.imported != null) {
+            int t = s.imported.tokens().length;
+            computed = Math.max(computed, t < s.length ? t : (s.length - 1) / bs * bs);
+        }
+        int n = Math.min(s.length - computed, budget);
+        if (!blocks.allocate(s.id, hit, computed + n)) {
+            return -1; // wait for running sequences to free blocks
+        }
+        int[] table = blocks.blockTable(s.id);
+        for (int j = hit.blocks().length; j * bs < computed; j++) {
+            imports.add(new SchedulerOutput.BlockImport(s.imported, j, table[j]));
+        }
+        dequeue(s);
+        s.preempted = false;
+        s.numComputed = computed;
+        if (!s.admitted) {
+            s.admitted = true;
+            s.cachedPromptTokens = Math.min(computed, s.promptLength);
+            s.firstScheduledNanos = nowNanos;
+            if (tenants != null) {
+                tenants.chargePrompt(s.tenant(), s.promptLength);
+            }
+        }
+        running.add(s);
+        chunks.add(chunk(s, n));
+        return n;
+    }
+
+    /** Running sequences that generate (checks excluded): what {@code maxRunning} bounds. */
+    private int generating() {
+        int n = 0;
+        for (Sequence s : running) {
+            n += s.isCheck() ? 0 : 1;
+        }
+        return n;
     }
 
     /**
@@ -215,11 +254,11 @@ final class Scheduler {
         int preempted = 0;
         while (!waiting.isEmpty() && !running.isEmpty()) {
             Sequence next = nextWaiting();
-            if ((running.size() < maxRunning && firstChunkFits(next)) || blocks.blocksFor(next.length) > blocks.numBlocks()) {
+            if ((generating() < maxRunning && firstChunkFits(next)) || blocks.blocksFor(next.length) > blocks.numBlocks()) {
                 break; // it fits, or it never will (the admission below rejects it)
             }
-            Sequence victim = victim(Set.of());
-            if (victim.request.priority() <= next.request.priority()) {
+            Sequence victim = victim(Set.of(), false);
+            if (victim == null || victim.request.priority() <= next.request.priority()) {
                 victim = tenants == null ? null : fairShareVictim(next);
             }
             if (victim == null) {
@@ -239,7 +278,9 @@ final class Scheduler {
     private Sequence fairShareVictim(Sequence next) {
         Map<String, Integer> runningPerTenant = new HashMap<>();
         for (Sequence s : running) {
-            runningPerTenant.merge(s.tenant(), 1, Integer::sum);
+            if (!s.isCheck()) {
+                runningPerTenant.merge(s.tenant(), 1, Integer::sum);
+            }
         }
         if (runningPerTenant.containsKey(next.tenant())) {
             return null;
@@ -247,7 +288,7 @@ final class Scheduler {
         Sequence victim = null;
         double victimService = tenants.counter(next.tenant());
         for (Sequence s : running) {
-            if (s.request.priority() != next.request.priority() || runningPerTenant.get(s.tenant()) < 2) {
+            if (s.isCheck() || s.request.priority() != next.request.priority() || runningPerTenant.get(s.tenant()) < 2) {
                 continue;
             }
             double service = tenants.counter(s.tenant());
@@ -314,6 +355,14 @@ final class Scheduler {
     }
 
     private void enqueue(Sequence s) {
+        if (s.isCheck()) {
+            if (s.preempted) {
+                waitingChecks.addFirst(s);
+            } else {
+                waitingChecks.addLast(s);
+            }
+            return;
+        }
         waiting.add(s);
         if (tenants != null) {
             waitingByTenant.computeIfAbsent(s.tenant(), t -> new TreeSet<>(QUEUE_ORDER)).add(s);
@@ -321,6 +370,10 @@ final class Scheduler {
     }
 
     private void dequeue(Sequence s) {
+        if (s.isCheck()) {
+            waitingChecks.remove(s);
+            return;
+        }
         if (waiting.remove(s) && tenants != null) {
             TreeSet<Sequence> queue = waitingByTenant.get(s.tenant());
             queue.remove(s);
@@ -354,10 +407,10 @@ final class Scheduler {
     }
 
     /** The running sequence not yet scheduled this step with the lowest priority, latest arrival on ties. */
-    private Sequence victim(Set<Sequence> scheduled) {
+    private Sequence victim(Set<Sequence> scheduled, boolean checks) {
         Sequence worst = null;
         for (Sequence s : running) {
-            if (!scheduled.contains(s) && (worst == null || QUEUE_ORDER.compare(s, worst) > 0)) {
+            if (!scheduled.contains(s) && (checks || !s.isCheck()) && (worst == null || QUEUE_ORDER.compare(s, worst) > 0)) {
                 worst = s;
             }
         }

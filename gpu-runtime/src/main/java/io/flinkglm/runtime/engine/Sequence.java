@@ -1,6 +1,8 @@
 package io.flinkglm.runtime.engine;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -38,8 +40,28 @@ final class Sequence {
     long lastTokenNanos;
     int constraintState;                // the constraint's automaton state after the output; unused without one
 
+    // Streaming moderation (a request with a StreamingCheck, and the check requests it spawns).
+    final Sequence checkOf;             // for a check: the generating sequence it classifies; else null
+    final int checkedOutputs;           // for a check: the output tokens it covers
+    boolean firstCheck;                 // for a check: the first of its sequence (it computes the prefix too)
+    final List<Sequence> checks = new ArrayList<>(); // checks of this sequence not yet back
+    int lastCheckedOutputs = -1;        // output tokens covered by the latest check launched; -1 before the first
+    int[] checkPrefix;                  // the check's prefix padded to whole KV blocks, made at the first check
+    GenerationResult heldResult;        // generation ended: the result, waiting for its checks
+    float[] finalCheck;                 // probabilities of the check covering the most output so far
+    int finalCheckOutputs = -1;
+    boolean completed;                  // the future has been completed
+
     Sequence(long id, GenerationRequest request, KvTransfer.Imported imported, long submitNanos) {
+        this(id, request, imported, submitNanos, null, 0);
+    }
+
+    /** A check of {@code checkOf}'s first {@code checkedOutputs} output tokens. */
+    Sequence(long id, GenerationRequest request, KvTransfer.Imported imported, long submitNanos, Sequence checkOf,
+             int checkedOutputs) {
         this.id = id;
+        this.checkOf = checkOf;
+        this.checkedOutputs = checkedOutputs;
         this.request = request;
         this.imported = imported;
         this.submitNanos = submitNanos;
@@ -52,6 +74,10 @@ final class Sequence {
 
     String tenant() {
         return request.tenant() == null ? DEFAULT_TENANT : request.tenant();
+    }
+
+    boolean isCheck() {
+        return checkOf != null;
     }
 
     int remaining() {

@@ -5,6 +5,7 @@ import io.flinkglm.runtime.chat.ChatTemplate;
 import io.flinkglm.runtime.engine.GenerationRequest;
 import io.flinkglm.runtime.engine.GenerationResult;
 import io.flinkglm.runtime.engine.InferenceEngine;
+import io.flinkglm.runtime.engine.StreamingCheck;
 import io.flinkglm.runtime.safety.SafetyVerdict.Checked;
 import io.flinkglm.runtime.tokenizer.Glm4Tokenizer;
 import org.apache.flink.annotation.PublicEvolving;
@@ -43,6 +44,9 @@ import java.util.concurrent.CompletableFuture;
 public final class SafetyClassifier {
     private static final String PROMPT_HEADER = "Classify this message that a user sent to an AI assistant:\n\n";
     private static final String COMPLETION_HEADER = "Classify this reply that an AI assistant wrote:\n\n";
+    private static final String STREAMING_HEADER = "Classify the reply that an AI assistant is writing to this message."
+            + "\n\nMessage:\n";
+    private static final String STREAMING_REPLY = "\n\nReply so far:\n";
 
     private final InferenceEngine engine;
     private final Glm4Tokenizer tokenizer;
@@ -78,6 +82,48 @@ public final class SafetyClassifier {
         int[] prompt = Arrays.copyOf(chat, chat.length + answerPrefixTokens.length);
         System.arraycopy(answerPrefixTokens, 0, prompt, chat.length, answerPrefixTokens.length);
         return prompt;
+    }
+
+    /**
+     * Moderation of a reply while it is generated, for {@link GenerationRequest.Builder#streamingCheck}: every
+     * {@code interval} tokens the engine classifies
+     *
+     * <pre>
+     * [gMASK]&lt;sop&gt;&lt;|system|&gt;\n{policy text}&lt;|user|&gt;\n{header}{prompt}\n\nReply so far:\n   the prefix, padded to whole KV blocks
+     * {the reply's tokens so far}                                                  as generated, not re-encoded
+     * &lt;|assistant|&gt;{answer prefix}                                                  the suffix
+     * </pre>
+     *
+     * <p>The reply goes in as the token ids the model generated, so each check extends the previous one and the
+     * prefix cache serves all of it but the new tokens; a check is flagged as {@link #prepare}'s verdicts are.
+     *
+     * @param prompt what the user asked (the reply is judged in its context); may be empty
+     */
+    public StreamingCheck streamingCheck(String prompt, int interval) {
+        Objects.requireNonNull(prompt, "prompt");
+        int[] prefix = ChatTemplate.encode(tokenizer,
+                List.of(systemMessage, ChatMessage.user(STREAMING_HEADER + prompt + STREAMING_REPLY)), false);
+        int[] suffix = new int[1 + answerPrefixTokens.length];
+        suffix[0] = tokenizer.specialId("<|assistant|>");
+        System.arraycopy(answerPrefixTokens, 0, suffix, 1, answerPrefixTokens.length);
+        int[] newline = tokenizer.encode("\n");
+        return new StreamingCheck(interval, prefix, suffix, labelTokenIds, newline[newline.length - 1],
+                p -> SafetyVerdict.of(policy, "", Checked.COMPLETION, p, 0, 0, 0).flagged());
+    }
+
+    /**
+     * The verdict of the check that decided a request with a {@link #streamingCheck}: the flagged one (the
+     * result ended with CONTENT_FILTER) or the final one.
+     *
+     * @throws SafetyClassificationException if no check decided it (the request failed, or was cancelled)
+     */
+    public SafetyVerdict streamingVerdict(String requestId, GenerationResult result) {
+        if (result.classProbabilities() == null) {
+            throw new SafetyClassificationException("request " + result.requestId() + " ended with "
+                    + result.finishReason() + (result.message() == null ? "" : " (" + result.message() + ")")
+                    + " before a streaming check decided it; no verdict");
+        }
+        return SafetyVerdict.of(policy, requestId, Checked.COMPLETION, result.classProbabilities(), 0, 0, 0);
     }
 
     /** The request for a text and how to read its result, for callers that submit to the engine themselves. */

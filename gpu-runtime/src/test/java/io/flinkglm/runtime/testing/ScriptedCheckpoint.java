@@ -39,9 +39,33 @@ public final class ScriptedCheckpoint {
 
     /** Writes config.json, model.safetensors and a synthetic tokenizer of {@link #VOCAB} ids. */
     public static void write(Path dir, Map<Integer, Integer> successors) throws IOException {
+        write(dir, successors, -1, -1);
+    }
+
+    /**
+     * A scripted checkpoint with an alarm: once {@code alarmToken} is anywhere in the context, the next token at
+     * every later position is {@code alarmLabel}, whatever the script says. A model whose output "turns unsafe":
+     * a classification scored on {@code alarmLabel} flags exactly the texts that contain the alarm token.
+     *
+     * <p>How: layer 0's queries and keys are zero, so attention averages the values of all positions; the value
+     * reads only the alarm token's embedding slot (every other token is zero there), and {@code o_proj} writes
+     * that average, times 1,000, into a free slot of the residual, which {@code lm_head[alarmLabel]} reads. One
+     * alarm token among up to 1,000 positions outweighs the script's successor; without it the slot is exactly
+     * zero and the script runs as in {@link #write(Path, Map)}.
+     */
+    public static void writeWithAlarm(Path dir, Map<Integer, Integer> successors, int alarmToken, int alarmLabel)
+            throws IOException {
+        if (alarmToken < 0 || alarmLabel < 0) {
+            throw new IllegalArgumentException("the alarm token and label must be token ids");
+        }
+        write(dir, successors, alarmToken, alarmLabel);
+    }
+
+    private static void write(Path dir, Map<Integer, Integer> successors, int alarmToken, int alarmLabel)
+            throws IOException {
         ModelConfig c = config();
         int hidden = c.hiddenSize();
-        if (successors.size() > hidden) {
+        if (successors.size() + (alarmToken >= 0 ? 2 : 0) > hidden) {
             throw new IllegalArgumentException("at most " + hidden + " scripted tokens, got " + successors.size());
         }
         RandomCheckpoint.write(dir, c, DType.F32, 1, 1, null); // config.json, then overwrite the weights
@@ -61,6 +85,27 @@ public final class ScriptedCheckpoint {
             lmHead[e.getValue() * hidden + slot] = 16f;
             slot++;
         }
+        int alarmSlot = -1;
+        int signalSlot = -1;
+        if (alarmToken >= 0) {
+            if (successors.containsKey(alarmToken)) {
+                alarmSlot = new java.util.ArrayList<>(successors.keySet()).indexOf(alarmToken);
+            } else {
+                alarmSlot = slot++;
+                java.util.Arrays.fill(embed, alarmToken * hidden, (alarmToken + 1) * hidden, 0f);
+                embed[alarmToken * hidden + alarmSlot] = 1f;
+            }
+            signalSlot = slot;
+            for (int t = 0; t < VOCAB; t++) {
+                if (t != alarmToken) {
+                    embed[t * hidden + alarmSlot] = 0f;
+                }
+                embed[t * hidden + signalSlot] = 0f;
+            }
+            lmHead[alarmLabel * hidden + signalSlot] = 16f;
+        }
+        int vRow = alarmSlot; // v_proj row 0 (KV head 0, dim 0) reads the alarm slot
+        int oRow = signalSlot; // o_proj writes query head 0's dim 0 (KV group 0) into the signal slot
         SafetensorsWriter writer = new SafetensorsWriter();
         Map<String, long[]> shapes = RandomCheckpoint.tensorShapes(c);
         shapes.forEach((name, shape) -> writer.declare(name, DType.F32, shape));
@@ -71,6 +116,14 @@ public final class ScriptedCheckpoint {
                 sink.floats(embed);
             } else if (name.equals("lm_head.weight")) {
                 sink.floats(lmHead);
+            } else if (alarmToken >= 0 && name.equals("model.layers.0.self_attn.v_proj.weight")) {
+                float[] v = new float[(int) n];
+                v[vRow] = 1f;
+                sink.floats(v);
+            } else if (alarmToken >= 0 && name.equals("model.layers.0.self_attn.o_proj.weight")) {
+                float[] o = new float[(int) n];
+                o[oRow * (int) shape[1]] = 1000f;
+                sink.floats(o);
             } else if (name.endsWith("norm.weight")) {
                 float[] ones = new float[(int) n];
                 java.util.Arrays.fill(ones, 1f);

@@ -95,7 +95,7 @@ public final class SafetyBench {
     }
 
     /** The default policy if its labels are distinct tokens here; a synthetic vocabulary may lack " A".." H". */
-    private static SafetyPolicy policyFor(Glm4Tokenizer tokenizer) {
+    static SafetyPolicy policyFor(Glm4Tokenizer tokenizer) {
         SafetyPolicy policy = SafetyPolicy.glm4SafetyBench();
         try {
             policy.labelTokenIds(tokenizer);
