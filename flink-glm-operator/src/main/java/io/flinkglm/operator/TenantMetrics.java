@@ -49,9 +49,10 @@ public final class TenantMetrics {
         Group g = group(tenant == null ? DEFAULT : tenant);
         g.counter("tokensIn").inc(result.promptTokens());
         g.counter("tokensOut").inc(result.outputTokens().length);
+        Counter turns = g.counter("turns");
         if (result.finishReason() == GenerationResult.FinishReason.STOP
                 || result.finishReason() == GenerationResult.FinishReason.LENGTH) {
-            g.counter("turns").inc();
+            turns.inc();
         }
         Histogram ttftMs = g.histogram("ttftMs"); // registered with the group even while no turn had a first token
         if (result.timings().firstTokenNanos() > 0) {
