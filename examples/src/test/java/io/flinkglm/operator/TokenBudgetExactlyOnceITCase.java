@@ -47,6 +47,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 class TokenBudgetExactlyOnceITCase {
     private static final int PARALLELISM = 2;
     private static final long SEED = 20261206L;
+    private static final int FAILURES = 3;
     // A minute boundary ten minutes ago: recent enough for the broker's retention, and every window already started.
     private static final long WINDOW_0 = (System.currentTimeMillis() / 60_000 - 10) * 60_000;
     private static final String TEXT = "one more thing";
@@ -87,7 +88,7 @@ class TokenBudgetExactlyOnceITCase {
         String deadLetters = KAFKA.topic("dead-letters-" + policy);
         Map<TopicPartition, Long> ends = new HashMap<>();
         inputs.forEach(in -> ends.merge(ChatTopics.partitionOf(prompts, in), 1L, Long::sum));
-        ExactlyOnceITCase.FailingMap.arm(new Random(SEED), inputs.size());
+        ExactlyOnceITCase.FailingMap.arm(new Random(SEED), inputs.size(), FAILURES);
 
         JobClient job = start(glm, prompts, completions, deadLetters, OffsetsInitializer.offsets(ends));
         int batch = (inputs.size() + 3) / 4;
@@ -100,7 +101,7 @@ class TokenBudgetExactlyOnceITCase {
         job.getJobExecutionResult().get(3, TimeUnit.MINUTES);
 
         assertThat(ExactlyOnceITCase.FailingMap.FAILED.get()).as("failures injected at records %s",
-                ExactlyOnceITCase.FailingMap.POINTS).isPositive();
+                ExactlyOnceITCase.FailingMap.POINTS).isEqualTo(FAILURES);
         RecordSerde<Prompt> promptSerde = RecordSerde.create(Prompt.class, RecordFormat.JSON, null, prompts);
         RecordSerde<DeadLetter> letterSerde = RecordSerde.create(DeadLetter.class, RecordFormat.JSON, null, deadLetters);
         Map<String, String> letters = new TreeMap<>();
@@ -132,7 +133,7 @@ class TokenBudgetExactlyOnceITCase {
                                    OffsetsInitializer stoppingOffsets) throws Exception {
         Configuration restarts = new Configuration();
         restarts.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
-        restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 10);
+        restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, FAILURES + 5);
         restarts.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(100));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(restarts);
         env.setParallelism(PARALLELISM);
