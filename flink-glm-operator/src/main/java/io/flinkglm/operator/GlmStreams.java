@@ -70,8 +70,9 @@ public final class GlmStreams {
         DataStream<DeadLetter> overBudget = null;
         if (TokenBudgets.of(config).isPresent()) { // parsed here too, so a malformed spec fails job construction
             SingleOutputStreamOperator<ChatInput> budgeted = screened.keyBy(TokenBudgetGate::keyOf, Types.STRING)
-                    .process(new TokenBudgetGate(config), TypeInformation.of(ChatInput.class))
-                    .uid("glm-budgets").name("glm-budgets");
+                    .transform("glm-budgets", TypeInformation.of(ChatInput.class),
+                            new TokenBudgetOperator(new TokenBudgetGate(config)))
+                    .uid("glm-budgets");
             admitted = budgeted;
             overBudget = budgeted.getSideOutput(GlmOutputs.ERRORS);
         }

@@ -36,14 +36,19 @@ import org.apache.flink.util.Collector;
  * it does not serve, messages the template cannot render) pass uncharged too, so their dead letter keeps its
  * usual reason. So do prompts of tenants without a budget.
  *
+ * <p>Runs in {@link TokenBudgetOperator}, which releases what is still held when a bounded input ends.
+ *
  * <pre>{@code
  * inputs.keyBy(TokenBudgetGate::keyOf, Types.STRING)
- *       .process(new TokenBudgetGate(config), TypeInformation.of(ChatInput.class)).uid("glm-budgets");
+ *       .transform("glm-budgets", TypeInformation.of(ChatInput.class), new TokenBudgetOperator(new TokenBudgetGate(config)));
  * }</pre>
  */
 @Internal
 public final class TokenBudgetGate extends KeyedProcessFunction<String, ChatInput, ChatInput> {
     private static final long serialVersionUID = 1L;
+
+    /** The state whose keys are exactly the tenants holding deferred turns. */
+    static final String HELD_STATE = "budget-deferred-bounds";
 
     private final Configuration config;
 
@@ -76,7 +81,7 @@ public final class TokenBudgetGate extends KeyedProcessFunction<String, ChatInpu
         tokenizer = Glm4Tokenizer.load(Path.of(config.get(GlmOptions.MODEL_PATH)));
         ledgers = getRuntimeContext().getState(
                 new ValueStateDescriptor<>("budget-ledger", TypeInformation.of(TokenBudget.BudgetLedger.class)));
-        deferred = new KeyedFifo<>(getRuntimeContext(), "budget-deferred", "budget-deferred-bounds",
+        deferred = new KeyedFifo<>(getRuntimeContext(), "budget-deferred", HELD_STATE,
                 TypeInformation.of(DeferredTurn.class));
         metrics = new TenantMetrics(getRuntimeContext().getMetricGroup(), config.get(GlmOptions.TENANTS_METRICS_MAX));
     }
@@ -116,10 +121,14 @@ public final class TokenBudgetGate extends KeyedProcessFunction<String, ChatInpu
         }
     }
 
-    /** Releases the tenant's held turns whose window has started, oldest first. */
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<ChatInput> out) throws Exception {
-        for (DeferredTurn head; (head = deferred.head()) != null && head.window <= timestamp; deferred.removeHead()) {
+        release(timestamp, out);
+    }
+
+    /** Releases the current tenant's held turns whose window starts by {@code time}, oldest first. */
+    void release(long time, Collector<ChatInput> out) throws Exception {
+        for (DeferredTurn head; (head = deferred.head()) != null && head.window <= time; deferred.removeHead()) {
             out.collect(head.input);
         }
     }

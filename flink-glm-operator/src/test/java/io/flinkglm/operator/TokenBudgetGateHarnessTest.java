@@ -18,7 +18,6 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -70,6 +69,23 @@ class TokenBudgetGateHarnessTest {
             String tenant = tenantName(t);
             assertThat(schedule.order().stream().filter(id -> id.startsWith(tenant + "/")).toList())
                     .as("tenant %s leaves in its input order", tenant)
+                    .containsExactly(idsOf(tenant));
+        }
+    }
+
+    @Test
+    void theEndOfABoundedInputReleasesEveryHeldTurnInOrder() throws Exception {
+        Schedule schedule;
+        try (Gates gates = new Gates(config(GlmOptions.OverBudget.DEFER), 1, null, 0)) {
+            gates.run(0, inputs().size(), false); // processing time stays at window 1's start: windows 2, 3 wait
+            schedule = gates.endInput();
+        }
+
+        assertThat(schedule.released()).isEqualTo(Map.of(0L, 3 * TENANTS + 1, MINUTE, 3 * TENANTS,
+                Long.MAX_VALUE, 4 * TENANTS));
+        for (int t = 0; t < TENANTS; t++) {
+            String tenant = tenantName(t);
+            assertThat(schedule.order().stream().filter(id -> id.startsWith(tenant + "/")).toList())
                     .containsExactly(idsOf(tenant));
         }
     }
@@ -229,7 +245,7 @@ class TokenBudgetGateHarnessTest {
                 throws Exception {
             for (int i = 0; i < parallelism; i++) {
                 var harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                        new KeyedProcessOperator<>(new TokenBudgetGate(config)), TokenBudgetGate::keyOf, Types.STRING,
+                        new TokenBudgetOperator(new TokenBudgetGate(config)), TokenBudgetGate::keyOf, Types.STRING,
                         MAX_PARALLELISM, parallelism, i);
                 if (restored != null) {
                     harness.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(
@@ -258,6 +274,16 @@ class TokenBudgetGateHarnessTest {
                     advanceTo(Math.max(now, t));
                 }
             }
+            return new Schedule(releasedAt, order, deadLetters);
+        }
+
+        /** Ends the input of every subtask; what leaves then is counted at time {@code Long.MAX_VALUE}. */
+        Schedule endInput() throws Exception {
+            now = Long.MAX_VALUE;
+            for (var s : subtasks) {
+                s.endInput();
+            }
+            collect();
             return new Schedule(releasedAt, order, deadLetters);
         }
 
