@@ -10,6 +10,7 @@ import io.flinkglm.operator.TokenBudget.BudgetLedger;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
 
 /** The budget arithmetic alone: parsing, window assignment, REJECT, DEFER to the first window with room, oversize. */
@@ -40,10 +41,17 @@ class TokenBudgetTest {
     }
 
     @Test
-    void aMalformedSpecFailsTheJobsBudgetStageAtConstruction() {
+    void aMalformedSpecFailsTheJobAtConstruction() {
         Configuration config = new Configuration();
+        config.set(GlmOptions.MODEL_PATH, "/nowhere");
         config.set(GlmOptions.TENANTS_BUDGETS, "acme:100/1h,beta:lots/1h");
-        assertThatThrownBy(() -> new TokenBudgetGate(config)).hasMessageContaining("'beta:lots/1h'");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        var inputs = env.fromData(ChatInput.of(TinyGlm.prompt("r", "c", "hi"))).keyBy(ChatInput::conversationId);
+
+        assertThatThrownBy(() -> GlmStreams.chat(inputs, config)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("glm.tenants.budgets has 'beta:lots/1h'; write tenant:tokens/window entries with a positive"
+                        + " whole number of tokens and a window such as 30s, 10min, 1h or 1d,"
+                        + " e.g. acme:2000000/1h,*:50000/10min");
     }
 
     @Test
