@@ -78,7 +78,9 @@ public final class GlmStreams {
         }
 
         // Stage 2: generation, keyed by conversation. Keyed again rather than reinterpreted: a key's
-        // inputs all come from one upstream subtask, so their order survives the exchange.
+        // inputs all come from one upstream subtask, so their order survives the exchange. (Through the budget
+        // stage a conversation's prompts come from its tenant's subtask and its tool results from another, so
+        // only the prompts keep their order among themselves; docs/ARCHITECTURE.md, Token budgets.)
         // Completions keep their prompt's origin until the last stage that could dead-letter them.
         SingleOutputStreamOperator<Sourced<Completion>> generated = admitted.keyBy(ChatInput::conversationId)
                 .transform("glm-chat", Sourced.typeInfo(Completion.class), new GlmChatOperatorFactory(config))
