@@ -61,7 +61,7 @@ class TokenBudgetExactlyOnceITCase {
     @EnumSource(GlmOptions.OverBudget.class)
     void turnsAreDecidedOnceAsWithoutFailures(GlmOptions.OverBudget policy) throws Exception {
         Configuration glm = TinyGlm.config(KAFKA.model());
-        long c = TurnPlanner.ownTokens(Glm4Tokenizer.load(KAFKA.model()), prompt("probe", "acme")).length
+        long c = TurnPlanner.ownTokens(Glm4Tokenizer.load(KAFKA.model()), prompt("probe", "acme"), true).length
                 + TinyGlm.MAX_TOKENS; // every turn below costs c: same text, same max tokens
         glm.set(GlmOptions.TENANTS_BUDGETS, "acme:" + 2 * c + "/1min,beta:" + c + "/1min,default:" + 3 * c + "/1min");
         glm.set(GlmOptions.TENANTS_OVER_BUDGET, policy);

@@ -151,9 +151,15 @@ public final class TokenBudgetGate extends KeyedProcessFunction<String, ChatInpu
         }
         int[] own;
         try {
-            own = TurnPlanner.ownTokens(tokenizer, prompt);
-        } catch (IllegalArgumentException e) { // ChatFormatException included: the chat stage names it
-            return OptionalLong.empty();
+            own = TurnPlanner.ownTokens(tokenizer, prompt, true);
+        } catch (IllegalArgumentException withTools) { // ChatFormatException included
+            // A later turn's tools are ignored by the chat stage, so broken tools must not make a turn free: charge
+            // the messages alone. Messages that do not render are the chat stage's invalid_messages whatever the state.
+            try {
+                own = TurnPlanner.ownTokens(tokenizer, prompt, false);
+            } catch (IllegalArgumentException messages) {
+                return OptionalLong.empty();
+            }
         }
         return OptionalLong.of((long) own.length + TurnPlanner.maxTokens(prompt.sampling(), config));
     }

@@ -224,16 +224,17 @@ final class TurnPlanner {
     }
 
     /**
-     * The tokens a prompt's own text renders to: its text for {@code task: complete}, else its messages (and the
-     * tools it carries) through the chat template, as the first turn of a conversation renders them.
+     * The tokens a prompt's own text renders to: its text for {@code task: complete}, else its messages (with the
+     * tools it carries, if asked) through the chat template, as the first turn of a conversation renders them.
      *
      * @throws IllegalArgumentException for messages or tools the chat template cannot render
      */
-    static int[] ownTokens(Glm4Tokenizer tokenizer, Prompt prompt) {
+    static int[] ownTokens(Glm4Tokenizer tokenizer, Prompt prompt, boolean withTools) {
         if (prompt.task() == Task.COMPLETE) {
             return tokenizer.encode(prompt.text());
         }
-        return ChatTemplate.encode(tokenizer, Conversation.fromJson(conversationJson(prompt, prompt.tools())).messages(), true);
+        String tools = withTools ? prompt.tools() : null;
+        return ChatTemplate.encode(tokenizer, Conversation.fromJson(conversationJson(prompt, tools)).messages(), true);
     }
 
     /** The prompt in the one JSON shape the runtime reads conversations from (as {@code bin/glm generate --messages}). */

@@ -47,7 +47,7 @@ class TokenBudgetGateHarnessTest {
     static void model(@TempDir Path dir) throws Exception {
         config = TinyGlm.write(dir, 7);
         Glm4Tokenizer tokenizer = Glm4Tokenizer.load(dir);
-        turnTokens = TurnPlanner.ownTokens(tokenizer, prompt("probe", "t0")).length + TinyGlm.MAX_TOKENS;
+        turnTokens = TurnPlanner.ownTokens(tokenizer, prompt("probe", "t0"), true).length + TinyGlm.MAX_TOKENS;
         config.set(GlmOptions.TENANTS_BUDGETS, "*:" + 3 * turnTokens + "/1min");
     }
 
@@ -87,6 +87,24 @@ class TokenBudgetGateHarnessTest {
             String tenant = tenantName(t);
             assertThat(schedule.order().stream().filter(id -> id.startsWith(tenant + "/")).toList())
                     .containsExactly(idsOf(tenant));
+        }
+    }
+
+    @Test
+    void aTurnIsChargedItsOwnTokensPlusItsMaxTokensAndBrokenToolsDoNotMakeItFree() throws Exception {
+        try (Gates gates = new Gates(config(GlmOptions.OverBudget.DEFER), 1, null, 0)) {
+            TokenBudgetGate gate = gates.gate();
+            Prompt longer = new Prompt("l", "c", "t0", TEXT, null, null,
+                    new SamplingOverrides(null, null, null, 100, null), null, Task.CHAT);
+            Prompt brokenTools = new Prompt("b", "c", "t0", TEXT, null, "not json", null, null, Task.CHAT);
+            Prompt brokenSampling = new Prompt("s", "c", "t0", TEXT, null, null,
+                    new SamplingOverrides(null, null, null, -5, null), null, Task.CHAT);
+
+            assertThat(gate.charge(prompt("p", "t0"))).hasValue(turnTokens);
+            assertThat(gate.charge(longer)).hasValue(turnTokens - TinyGlm.MAX_TOKENS + 100);
+            assertThat(gate.charge(brokenTools)).as("a later turn's tools are ignored: its messages are charged")
+                    .hasValue(turnTokens);
+            assertThat(gate.charge(brokenSampling)).as("the chat stage's dead letter, uncharged").isEmpty();
         }
     }
 
@@ -275,6 +293,11 @@ class TokenBudgetGateHarnessTest {
                 }
             }
             return new Schedule(releasedAt, order, deadLetters);
+        }
+
+        /** The first subtask's budget function. */
+        TokenBudgetGate gate() {
+            return (TokenBudgetGate) ((TokenBudgetOperator) subtasks.get(0).getOperator()).getUserFunction();
         }
 
         /** Ends the input of every subtask; what leaves then is counted at time {@code Long.MAX_VALUE}. */
