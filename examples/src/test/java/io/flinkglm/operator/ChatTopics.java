@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -41,13 +42,19 @@ final class ChatTopics {
 
     /** Sends the inputs' prompts, each to its conversation's partition; returns how many each partition got. */
     Map<TopicPartition, Long> produce(String topic, List<ChatInput> inputs) throws Exception {
+        return produce(topic, inputs, in -> null);
+    }
+
+    /** As {@link #produce(String, List)}, each record with the timestamp {@code timestamps} gives (null: now). */
+    Map<TopicPartition, Long> produce(String topic, List<ChatInput> inputs, Function<ChatInput, Long> timestamps)
+            throws Exception {
         Map<TopicPartition, Long> counts = new HashMap<>();
         List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
         for (ChatInput input : inputs) {
             TopicPartition partition = partitionOf(topic, input);
             counts.merge(partition, 1L, Long::sum);
-            records.add(new ProducerRecord<>(topic, partition.partition(), input.prompt.kafkaKey().getBytes(UTF_8),
-                    prompts.encode(input.prompt)));
+            records.add(new ProducerRecord<>(topic, partition.partition(), timestamps.apply(input),
+                    input.prompt.kafkaKey().getBytes(UTF_8), prompts.encode(input.prompt)));
         }
         kafka.produce(records);
         return counts;

@@ -27,6 +27,10 @@ public class ConversationState {
     public String pendingRequestId;
     /** Generation steps so far; part of each step's seed, so replays draw the same tokens. */
     public int generations;
+    /** The tenant of the last prompt, under which its tool-result turns (which carry none) are scheduled; or null. */
+    public String tenant;
+    /** The priority of the last prompt, for its tool-result turns; null: the job default. */
+    public Integer priority;
 
     public ConversationState() {}
 
@@ -38,13 +42,15 @@ public class ConversationState {
         c.pendingCallId = pendingCallId;
         c.pendingRequestId = pendingRequestId;
         c.generations = generations;
+        c.tenant = tenant;
+        c.priority = priority;
         return c;
     }
 
     @Override
     public String toString() {
         return "ConversationState{tokens=" + tokens.length + ", pendingCallId=" + pendingCallId
-                + ", generations=" + generations + ", messages=" + messagesJson + "}";
+                + ", generations=" + generations + ", tenant=" + tenant + ", messages=" + messagesJson + "}";
     }
 
     @Override
@@ -52,11 +58,12 @@ public class ConversationState {
         return o instanceof ConversationState s && Arrays.equals(tokens, s.tokens)
                 && messagesJson.equals(s.messagesJson) && Objects.equals(toolsJson, s.toolsJson)
                 && Objects.equals(pendingCallId, s.pendingCallId) && Objects.equals(pendingRequestId, s.pendingRequestId)
-                && generations == s.generations;
+                && generations == s.generations && Objects.equals(tenant, s.tenant)
+                && Objects.equals(priority, s.priority);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(Arrays.hashCode(tokens), messagesJson, toolsJson, pendingCallId, pendingRequestId, generations);
+        return Objects.hash(Arrays.hashCode(tokens), messagesJson, toolsJson, pendingCallId, pendingRequestId, generations, tenant, priority);
     }
 }

@@ -201,16 +201,17 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
                 continue;
             }
             Turn turn = (Turn) plan;
-            // A tool result carries no tenant or priority: its turn runs as the default tenant at the job default.
+            ConversationState state = stateOrNew();
+            // A tool result carries no tenant or priority: its turn runs with those of the prompt it continues.
             GenerationRequest.Builder request = GenerationRequest.builder(
-                            turn.requestId() + "#" + stateOrNew().generations, turn.promptTokens())
+                            turn.requestId() + "#" + state.generations, turn.promptTokens())
                     .sampling(turn.sampling())
                     .constraint(turn.constraint())
                     .conversationKey(key)
-                    .priority(TenantScheduling.priorityOf(head.prompt, defaultPriority))
-                    .tenant(head.prompt != null ? head.prompt.tenant() : null);
+                    .priority(TenantScheduling.priorityOf(head, state, defaultPriority))
+                    .tenant(TenantScheduling.tenantOf(head, state));
             if (kv.keeps(turn)) {
-                kv.prepare(request, turn, stateOrNew().tokens, key);
+                kv.prepare(request, turn, state.tokens, key);
             }
             if (moderation != null) {
                 request.streamingCheck(moderation.check(head));
@@ -260,7 +261,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
         promptTokensCached.add(result.cachedPromptTokens());
         setCurrentKey(key);
         ChatInput head = pending.head();
-        tenantMetrics.finished(head.prompt != null ? head.prompt.tenant() : null, result);
+        tenantMetrics.finished(TenantScheduling.tenantOf(head, stateOrNew()), result);
         TurnOutcome outcome = cancelledAtDeadline
                 ? TurnOutcome.rejected(core.timedOut())
                 : core.complete(stateOrNew(), key, turn, result);
@@ -277,6 +278,7 @@ public class GlmChatOperator extends AbstractStreamOperator<Sourced<Completion>>
 
     private void emit(ChatInput head, TurnOutcome outcome) throws Exception {
         if (outcome.state() != null) {
+            TenantScheduling.remember(head, outcome.state());
             conversations.update(outcome.state());
         }
         if (outcome.kv() != null) {

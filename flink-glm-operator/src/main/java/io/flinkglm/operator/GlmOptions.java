@@ -186,4 +186,22 @@ public final class GlmOptions {
             .intType().defaultValue(1000)
             .withDescription("Distinct tenants with their own metric group per subtask; later ones are counted "
                     + "together under the tenant \"other\", so a stream of tenant ids cannot exhaust the metrics system.");
+
+    public static final ConfigOption<String> TENANTS_BUDGETS = ConfigOptions.key("glm.tenants.budgets")
+            .stringType().noDefaultValue()
+            .withDescription("Token budgets as tenant:tokens/window entries, e.g. acme:2000000/1h,beta:50000/10min; "
+                    + "*:N/window is the budget of every tenant not named (each its own). Prompts without a tenant "
+                    + "are the tenant default. A turn is charged at admission its new messages' tokens plus its "
+                    + "max tokens (a reservation); windows are tumbling from the epoch, chosen by the record's "
+                    + "timestamp. Unset: no budgets and no budget stage. A malformed entry fails the job.");
+
+    public static final ConfigOption<OverBudget> TENANTS_OVER_BUDGET = ConfigOptions.key("glm.tenants.over-budget")
+            .enumType(OverBudget.class).defaultValue(OverBudget.DEFER)
+            .withDescription("What a turn does when its tenant's window has no room: DEFER, it is charged to the first"
+                    + " later window with room and waits in state until that window starts (the tenant's later turns"
+                    + " queue behind it, other tenants go on); REJECT, it is a dead letter (budget_exceeded). A turn"
+                    + " larger than the whole budget is a dead letter under both.");
+
+    /** What a turn does when its tenant's token budget has no room for it. */
+    public enum OverBudget { DEFER, REJECT }
 }

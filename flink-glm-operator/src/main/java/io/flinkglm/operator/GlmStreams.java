@@ -8,6 +8,7 @@ import io.flinkglm.records.SafetyVerdict;
 import io.flinkglm.records.Sourced;
 import io.flinkglm.records.Task;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -35,6 +36,9 @@ import org.apache.flink.annotation.PublicEvolving;
  * <p>Under {@link GlmOptions.ModerationMode#STREAMING} the chat operator classifies each completion while it is
  * generated and stops a flagged one (a completion without text, finish_reason content_filter); prompts are then
  * judged as the context of their reply.
+ *
+ * <p>With {@link GlmOptions#TENANTS_BUDGETS} set, a budget stage keyed by tenant ({@link TokenBudgetGate}) sits
+ * between the prompt screen and generation.
  *
  * <p>Prompts with task {@code moderate} are always classified and answered by their verdict only;
  * they never reach generation.
@@ -64,10 +68,25 @@ public final class GlmStreams {
                                 in -> in.origin), TypeInformation.of(ChatInput.class))
                 .uid("glm-prompt-screen").name("glm-prompt-screen");
 
+        // Stage 1b: token budgets, keyed by tenant, so a tenant spread over many conversations and subtasks has
+        // one account. Only what reaches generation is charged (moderation-only and refused prompts left above).
+        DataStream<ChatInput> admitted = screened;
+        DataStream<DeadLetter> overBudget = null;
+        if (TokenBudgets.of(config).isPresent()) { // parsed here too, so a malformed spec fails job construction
+            SingleOutputStreamOperator<ChatInput> budgeted = screened.keyBy(TokenBudgetGate::keyOf, Types.STRING)
+                    .transform("glm-budgets", TypeInformation.of(ChatInput.class),
+                            new TokenBudgetOperator(new TokenBudgetGate(config)))
+                    .uid("glm-budgets");
+            admitted = budgeted;
+            overBudget = budgeted.getSideOutput(GlmOutputs.ERRORS);
+        }
+
         // Stage 2: generation, keyed by conversation. Keyed again rather than reinterpreted: a key's
-        // inputs all come from one upstream subtask, so their order survives the exchange.
+        // inputs all come from one upstream subtask, so their order survives the exchange. (Through the budget
+        // stage a conversation's prompts come from its tenant's subtask and its tool results from another, so
+        // only the prompts keep their order among themselves; docs/ARCHITECTURE.md, Token budgets.)
         // Completions keep their prompt's origin until the last stage that could dead-letter them.
-        SingleOutputStreamOperator<Sourced<Completion>> generated = screened.keyBy(ChatInput::conversationId)
+        SingleOutputStreamOperator<Sourced<Completion>> generated = admitted.keyBy(ChatInput::conversationId)
                 .transform("glm-chat", Sourced.typeInfo(Completion.class), new GlmChatOperatorFactory(config))
                 .uid("glm-chat");
 
@@ -75,6 +94,9 @@ public final class GlmStreams {
         DataStream<SafetyVerdict> safety = screened.getSideOutput(GlmOutputs.SAFETY);
         DataStream<Completion> refusals = screened.getSideOutput(ModerationRouter.REFUSALS);
         DataStream<DeadLetter> errors = screened.getSideOutput(GlmOutputs.ERRORS).union(generated.getSideOutput(GlmOutputs.ERRORS));
+        if (overBudget != null) {
+            errors = errors.union(overBudget);
+        }
 
         // Stage 3: classify completions.
         if (checkCompletions) {

@@ -10,9 +10,11 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
 /**
- * Per-tenant metrics of one subtask, each tenant in its own group {@code tenant.<name>}: {@code tokensIn}
- * (prompt tokens), {@code tokensOut} (generated tokens), {@code turns} (generations that ended with a stop or
- * the length limit), and histograms {@code ttftMs} and {@code queueMs} over the last 1,000 turns.
+ * Per-tenant metrics of one subtask, each tenant in its own group {@code tenant.<name>}. The chat operator counts
+ * {@code tokensIn} (prompt tokens), {@code tokensOut} (generated tokens), {@code turns} (generations that ended
+ * with a stop or the length limit), and histograms {@code ttftMs} and {@code queueMs} over the last 1,000 turns;
+ * the budget stage ({@link TokenBudgetGate}) counts {@code deferredTurns}, {@code rejectedTurns} and
+ * {@code budgetTokens} (tokens charged, reservations included).
  *
  * <p>Tenant ids come from the wire, so their number is capped ({@link GlmOptions#TENANTS_METRICS_MAX}): tenants
  * seen after the cap share the group {@code tenant.other}. Prompts without a tenant count under {@code
@@ -45,16 +47,35 @@ public final class TenantMetrics {
     /** Counts one finished generation of {@code tenant} (null: the default tenant). */
     public void finished(String tenant, GenerationResult result) {
         Group g = group(tenant == null ? DEFAULT : tenant);
-        g.tokensIn.inc(result.promptTokens());
-        g.tokensOut.inc(result.outputTokens().length);
+        g.counter("tokensIn").inc(result.promptTokens());
+        g.counter("tokensOut").inc(result.outputTokens().length);
+        Counter turns = g.counter("turns");
         if (result.finishReason() == GenerationResult.FinishReason.STOP
                 || result.finishReason() == GenerationResult.FinishReason.LENGTH) {
-            g.turns.inc();
+            turns.inc();
         }
+        Histogram ttftMs = g.histogram("ttftMs"); // registered with the group even while no turn had a first token
         if (result.timings().firstTokenNanos() > 0) {
-            g.ttftMs.update(result.timings().firstTokenNanos() / 1_000_000);
+            ttftMs.update(result.timings().firstTokenNanos() / 1_000_000);
         }
-        g.queueMs.update(result.timings().queueNanos() / 1_000_000);
+        g.histogram("queueMs").update(result.timings().queueNanos() / 1_000_000);
+    }
+
+    /** Counts a turn the budget stage charged {@code tokens} to a later window than its own. */
+    public void deferred(String tenant, long tokens) {
+        Group g = group(tenant == null ? DEFAULT : tenant);
+        g.counter("deferredTurns").inc();
+        g.counter("budgetTokens").inc(tokens);
+    }
+
+    /** Counts a turn the budget stage charged {@code tokens} to its own window. */
+    public void admitted(String tenant, long tokens) {
+        group(tenant == null ? DEFAULT : tenant).counter("budgetTokens").inc(tokens);
+    }
+
+    /** Counts a turn the budget stage made a dead letter (budget_exceeded). */
+    public void rejected(String tenant) {
+        group(tenant == null ? DEFAULT : tenant).counter("rejectedTurns").inc();
     }
 
     /** Tenants with their own group so far, {@code other} included once used. */
@@ -72,19 +93,23 @@ public final class TenantMetrics {
         return groups.computeIfAbsent(name, n -> new Group(parent.addGroup("tenant", n)));
     }
 
+    /** A tenant's metric group; each metric is registered on first use, so a stage shows only what it counts. */
     private static final class Group {
-        final Counter tokensIn;
-        final Counter tokensOut;
-        final Counter turns;
-        final Histogram ttftMs;
-        final Histogram queueMs;
+        final MetricGroup group;
+        final Map<String, Counter> counters = new HashMap<>();
+        final Map<String, Histogram> histograms = new HashMap<>();
 
-        Group(MetricGroup g) {
-            tokensIn = g.counter("tokensIn");
-            tokensOut = g.counter("tokensOut");
-            turns = g.counter("turns");
-            ttftMs = g.histogram("ttftMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
-            queueMs = g.histogram("queueMs", new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        Group(MetricGroup group) {
+            this.group = group;
+        }
+
+        Counter counter(String name) {
+            return counters.computeIfAbsent(name, group::counter);
+        }
+
+        Histogram histogram(String name) {
+            return histograms.computeIfAbsent(name,
+                    n -> group.histogram(n, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW)));
         }
     }
 }

@@ -13,7 +13,7 @@ import org.apache.flink.configuration.ReadableConfig;
  *
  * <pre>{@code
  * Map<String, Double> weights = TenantScheduling.weights("acme:3,beta:1");  // {acme=3.0, beta=1.0}
- * int priority = TenantScheduling.priorityOf(input.prompt, config);
+ * int priority = TenantScheduling.priorityOf(input, conversation, TenantScheduling.defaultPriority(config));
  * }</pre>
  */
 @Internal
@@ -80,8 +80,25 @@ public final class TenantScheduling {
                 + Prompt.MAX_PRIORITY + " (lower is served sooner; leave it out for the job's default)");
     }
 
-    /** The engine priority of a turn: its prompt's, else the job default (tool-result turns carry none). */
-    public static int priorityOf(Prompt prompt, int defaultPriority) {
-        return prompt != null && prompt.priority() != null ? prompt.priority() : defaultPriority;
+    /**
+     * The engine priority of a turn: its prompt's, else the job default. A tool-result turn carries none and runs
+     * at the priority of the prompt it continues, which the conversation remembers.
+     */
+    public static int priorityOf(ChatInput input, ConversationState state, int defaultPriority) {
+        Integer p = input.prompt != null ? input.prompt.priority() : state.priority;
+        return p != null ? p : defaultPriority;
+    }
+
+    /** The tenant of a turn (null: the default tenant): its prompt's, or for a tool result the one it continues. */
+    public static String tenantOf(ChatInput input, ConversationState state) {
+        return input.prompt != null ? input.prompt.tenant() : state.tenant;
+    }
+
+    /** Remembers the prompt's tenant and priority in the conversation, for the tool-result turns that continue it. */
+    static void remember(ChatInput input, ConversationState state) {
+        if (input.prompt != null) {
+            state.tenant = input.prompt.tenant();
+            state.priority = input.prompt.priority();
+        }
     }
 }

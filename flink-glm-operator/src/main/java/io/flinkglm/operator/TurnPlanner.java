@@ -175,8 +175,7 @@ final class TurnPlanner {
     private TurnPlan turn(ConversationState state, String requestId, int[] tokens, List<ChatMessage> messages,
                           String toolsJson, ToolChoice choice, SamplingOverrides overrides, boolean continuesLastTurn,
                           Constraint constraint) {
-        int requested = overrides != null && overrides.maxTokens() != null ? overrides.maxTokens() : config.get(GlmOptions.MAX_TOKENS);
-        int maxTokens = Math.min(requested, config.get(GlmOptions.MAX_TOKENS_LIMIT));
+        int maxTokens = maxTokens(overrides, config);
         ContextWindow.Cut cut = ContextWindow.Cut.NONE;
         if (state != null) {
             int window = config.getOptional(GlmOptions.MAX_CONTEXT_TOKENS).orElse(Math.max(1, contextTokens - maxTokens));
@@ -220,6 +219,29 @@ final class TurnPlanner {
     private Set<Integer> observationIds() {
         java.util.OptionalInt id = tokenizer.findSpecialId("<|observation|>");
         return id.isPresent() ? Set.of(id.getAsInt()) : Set.of();
+    }
+
+    /**
+     * The most tokens a turn may generate before the context caps it: the prompt's {@code max_tokens} or the job
+     * default, capped by {@link GlmOptions#MAX_TOKENS_LIMIT}.
+     */
+    static int maxTokens(SamplingOverrides overrides, ReadableConfig config) {
+        int requested = overrides != null && overrides.maxTokens() != null ? overrides.maxTokens() : config.get(GlmOptions.MAX_TOKENS);
+        return Math.min(requested, config.get(GlmOptions.MAX_TOKENS_LIMIT));
+    }
+
+    /**
+     * The tokens a prompt's own text renders to: its text for {@code task: complete}, else its messages (with the
+     * tools it carries, if asked) through the chat template, as the first turn of a conversation renders them.
+     *
+     * @throws IllegalArgumentException for messages or tools the chat template cannot render
+     */
+    static int[] ownTokens(Glm4Tokenizer tokenizer, Prompt prompt, boolean withTools) {
+        if (prompt.task() == Task.COMPLETE) {
+            return tokenizer.encode(prompt.text());
+        }
+        String tools = withTools ? prompt.tools() : null;
+        return ChatTemplate.encode(tokenizer, Conversation.fromJson(conversationJson(prompt, tools)).messages(), true);
     }
 
     /** The prompt in the one JSON shape the runtime reads conversations from (as {@code bin/glm generate --messages}). */

@@ -91,4 +91,24 @@ class TenantMetricsTest {
         assertThat(count(m, "tenant.other.turns")).isEqualTo(2);
         assertThat(m).doesNotContainKey("tenant.t3.turns");
     }
+
+    @Test
+    void theBudgetStageCountsDeferredAndRejectedTurnsAndChargedTokensPerTenant() {
+        Map<String, Metric> m = new TreeMap<>();
+        TenantMetrics metrics = new TenantMetrics(new RecordingGroup("", m), 2);
+
+        metrics.admitted("acme", 30);
+        metrics.deferred("acme", 20);
+        metrics.deferred("acme", 25);
+        metrics.rejected("acme");
+        metrics.rejected(null);
+        metrics.deferred("t3", 1); // past the cap of 2: counted under other
+
+        assertThat(count(m, "tenant.acme.deferredTurns")).isEqualTo(2);
+        assertThat(count(m, "tenant.acme.rejectedTurns")).isEqualTo(1);
+        assertThat(count(m, "tenant.acme.budgetTokens")).isEqualTo(75);
+        assertThat(count(m, "tenant.default.rejectedTurns")).isEqualTo(1);
+        assertThat(count(m, "tenant.other.deferredTurns")).isEqualTo(1);
+        assertThat(m).as("a stage registers only what it counts").doesNotContainKey("tenant.acme.tokensIn");
+    }
 }

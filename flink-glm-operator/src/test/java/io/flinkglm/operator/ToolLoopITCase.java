@@ -109,18 +109,43 @@ class ToolLoopITCase {
 
         List<String> out = run(List.of(
                 ChatInput.of(prompt("a1", "auto", "Weather?", shortLocation, null)),
-                ChatInput.of(prompt("q1", "required", "Weather?", shortLocation, "required"))), careless, 32);
+                ChatInput.of(prompt("q1", "required", "Weather?", shortLocation, "required"))), careless, 32, null);
 
         assertThat(out).filteredOn(s -> s.startsWith("error")).isEmpty();
         assertThat(out).hasSize(2).allMatch(s -> s.startsWith("call ") && s.contains(" get_weather {\"location\":\""));
     }
 
-    private static List<String> run(List<ChatInput> inputs) throws Exception {
-        return run(inputs, model, 8);
+
+    /**
+     * With budgets, prompts pass the budget stage keyed by tenant and tool results pass it keyed by conversation, so
+     * a tool result no longer queues behind a prompt sent before it (see docs/ARCHITECTURE.md, Token budgets): this
+     * input set sends no result ahead of its call.
+     */
+    @Test
+    void withTokenBudgetsPromptsAndToolResultsPassTheBudgetStageToTheChatStage() throws Exception {
+        List<ChatInput> inputs = List.of(
+                ChatInput.of(prompt("r1", "c1", "What's the weather in Beijing?", WEATHER, "get_weather")),
+                ChatInput.of(new ToolResult("c9", "r9-call-1", "{\"temperature\": 25}")),
+                ChatInput.of(prompt("r2", "c2", "Hello", null, null)));
+
+        List<String> out = run(inputs, model, 8, "*:100000/1h");
+
+        assertThat(out).containsExactlyInAnyOrder(
+                "call r1 c1 r1-call-1 get_weather {}",
+                "error PLAN no_pending_call: tool result for call r9-call-1 of conversation c9 answers no pending call"
+                        + " (none is pending)",
+                "completion r2 c2 OK STOP");
     }
 
-    private static List<String> run(List<ChatInput> inputs, Path model, int maxTokens) throws Exception {
+    private static List<String> run(List<ChatInput> inputs) throws Exception {
+        return run(inputs, model, 8, null);
+    }
+
+    private static List<String> run(List<ChatInput> inputs, Path model, int maxTokens, String budgets) throws Exception {
         Configuration conf = new Configuration();
+        if (budgets != null) {
+            conf.set(GlmOptions.TENANTS_BUDGETS, budgets);
+        }
         conf.set(GlmOptions.MODEL_PATH, model.toString());
         conf.set(GlmOptions.BACKEND, "cpu");
         conf.set(GlmOptions.MAX_TOKENS, maxTokens);

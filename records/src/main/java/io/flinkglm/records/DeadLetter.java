@@ -41,7 +41,9 @@ public record DeadLetter(
         /** The model called a function the tools do not allow, or with arguments that break its schema. */
         @JsonProperty("function-call") FUNCTION_CALL,
         /** The text could not be classified. */
-        @JsonProperty("moderate") MODERATE
+        @JsonProperty("moderate") MODERATE,
+        /** The tenant's token budget has no room for the turn ({@code budget_exceeded}). */
+        @JsonProperty("budget") BUDGET
     }
 
     /** A dead letter for the record read at {@code origin}, stamped with the current time. */

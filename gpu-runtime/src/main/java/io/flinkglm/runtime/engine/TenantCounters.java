@@ -12,10 +12,16 @@ import java.util.Map;
  * <p>Prompt tokens are charged once, when a request is first admitted, for the whole prompt (cached or not:
  * the counter measures what a tenant asked for, so it does not depend on who else warmed the cache); a
  * request recomputed after preemption is not charged again. Touched only by the scheduler (engine thread).
+ *
+ * <p>Tenant ids come from the wire, so idle tenants are forgotten once their counter falls to the floor a returning
+ * tenant is lifted to anyway ({@link #forgetIdleAtOrBelow}): exact, the schedule is the same as with every counter
+ * kept.
  */
 final class TenantCounters {
     static final double PROMPT_TOKEN_COST = 1;
     static final double OUTPUT_TOKEN_COST = 2;
+    /** Idle entries tolerated beyond the active tenants' count before a prune scan. */
+    static final int PRUNE_SLACK = 64;
 
     private final Map<String, Double> weights;
     private final Map<String, Double> counters = new HashMap<>();
@@ -34,14 +40,7 @@ final class TenantCounters {
     void arrived(String tenant) {
         int n = active.getOrDefault(tenant, 0);
         if (n == 0) {
-            double floor = lastIdleCounter;
-            if (!active.isEmpty()) {
-                floor = Double.MAX_VALUE;
-                for (String t : active.keySet()) {
-                    floor = Math.min(floor, counter(t));
-                }
-            }
-            counters.put(tenant, Math.max(counter(tenant), floor));
+            counters.put(tenant, Math.max(counter(tenant), floor()));
         }
         active.put(tenant, n + 1);
     }
@@ -52,9 +51,44 @@ final class TenantCounters {
         if (n <= 1) {
             active.remove(tenant);
             lastIdleCounter = counter(tenant);
+            if (counters.size() > 2 * active.size() + PRUNE_SLACK) {
+                forgetIdleAtOrBelow(floor());
+            }
         } else {
             active.put(tenant, n - 1);
         }
+    }
+
+    /**
+     * The counter a returning tenant is lifted to: the least active one's, or with none active the last idle one's.
+     * It never decreases: charges only raise active counters, an arrival is lifted to at least it, and a departure
+     * leaves a set whose least counter (or, emptied, the leaver's own) is no lower.
+     */
+    private double floor() {
+        if (active.isEmpty()) {
+            return lastIdleCounter;
+        }
+        double floor = Double.MAX_VALUE;
+        for (String t : active.keySet()) {
+            floor = Math.min(floor, counter(t));
+        }
+        return floor;
+    }
+
+    /**
+     * Drops idle tenants whose counter is at or below {@code floor}. Exact, not an approximation: since the floor
+     * never decreases and idle counters are never charged, such a tenant would be lifted to the floor on return
+     * whether it kept its counter or started from 0. So the map holds the active tenants and the idle ones still
+     * ahead of the floor, not every tenant id ever seen; the scan runs only when idle entries outnumber active ones
+     * (plus {@value #PRUNE_SLACK}), so its cost per departure stays constant on average.
+     */
+    private void forgetIdleAtOrBelow(double floor) {
+        counters.entrySet().removeIf(e -> !active.containsKey(e.getKey()) && e.getValue() <= floor);
+    }
+
+    /** Tenants currently holding a counter: the active ones and the idle ones above the floor. */
+    int tracked() {
+        return counters.size();
     }
 
     void chargePrompt(String tenant, int tokens) {
