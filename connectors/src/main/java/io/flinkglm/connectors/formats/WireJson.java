@@ -10,10 +10,13 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import io.flinkglm.connectors.formats.MalformedRecordException.Kind;
+import io.flinkglm.records.Prompt;
 import io.flinkglm.records.WireRecord;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.apache.flink.annotation.Internal;
 
@@ -77,7 +80,7 @@ public final class WireJson {
         }
         T record;
         try {
-            record = MAPPER.treeToValue(tree, type);
+            record = MAPPER.treeToValue(withJsonTextFields(tree, type), type);
         } catch (JsonMappingException e) { // mismatch, missing-property and bad-enum errors all mean the same here
             throw new MalformedRecordException(Kind.INVALID_RECORD,
                     type.getSimpleName() + fieldPath(e) + ": " + firstLine(e.getOriginalMessage()), e);
@@ -90,6 +93,27 @@ public final class WireJson {
                     type.getSimpleName() + ": " + String.join(", ", broken));
         }
         return record;
+    }
+
+    /**
+     * Fields that hold JSON kept verbatim as a string (so Avro, with its fixed schema, carries them too). On the
+     * JSON wire they may also be written as OpenAI's API writes them, as JSON itself: {@code "tools": [...]},
+     * {@code "response_format": {...}}, {@code "tool_choice": {...}}. Such a value is read as its compact text;
+     * any other non-string value is still an invalid record naming the field.
+     */
+    private static final Map<Class<?>, List<String>> JSON_TEXT_FIELDS =
+            Map.of(Prompt.class, List.of("tools", "tool_choice", "response_format"));
+
+    private static JsonNode withJsonTextFields(JsonNode tree, Class<?> type) {
+        ObjectNode copy = null;
+        for (String field : JSON_TEXT_FIELDS.getOrDefault(type, List.of())) {
+            JsonNode value = tree.get(field);
+            if (value != null && value.isContainerNode()) {
+                copy = copy != null ? copy : ((ObjectNode) tree).deepCopy();
+                copy.put(field, value.toString());
+            }
+        }
+        return copy != null ? copy : tree;
     }
 
     /** {@code .messages[0].content}: the wire names of the fields down to where Jackson gave up, or nothing. */

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * {@code Prompt.response_format} through both wire formats, both ways, in both OpenAI shapes: the JSON
- * object string arrives exactly as sent, and a value of the wrong type is a dead letter naming the field.
+ * object string arrives exactly as sent, the JSON wire also reads it as an object (as OpenAI writes it), and a
+ * value of another type is a dead letter naming the field.
  */
 class PromptResponseFormatWireTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -86,13 +87,32 @@ class PromptResponseFormatWireTest {
         assertThat(serde.decode(serde.encode(prompt(null))).responseFormat()).as("absent stays absent").isNull();
     }
 
-    @Test
-    void aResponseFormatThatIsNotAStringIsADeadLetterNamingTheField() throws Exception {
-        String object = "{\"request_id\":\"req-1\",\"conversation_id\":\"conv-1\",\"task\":\"chat\",\"text\":\"hi\","
-                + "\"response_format\":" + JSON_OBJECT + "}";
-        String array = object.replace(JSON_OBJECT, "[" + JSON_OBJECT + "]");
+    /** OpenAI's API writes these fields as JSON, not as strings holding JSON: the JSON wire reads both. */
+    @ParameterizedTest
+    @ValueSource(strings = {JSON_OBJECT, JSON_SCHEMA})
+    void jsonAlsoReadsItAsAnObjectAsOpenAiWritesIt(String format) throws Exception {
+        String tools = "[{\"type\":\"function\",\"function\":{\"name\":\"triage\",\"parameters\":{\"type\":\"object\"}}}]";
+        String choice = "{\"type\":\"function\",\"function\":{\"name\":\"triage\"}}";
+        String value = "{\"request_id\":\"req-1\",\"conversation_id\":\"conv-1\",\"tenant\":\"acme\",\"task\":\"chat\","
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Triage: login fails\"}],\"response_format\": "
+                + format + ", \"tools\": " + tools + ", \"tool_choice\": " + choice + "}";
 
-        for (String value : List.of(object, array)) {
+        Decoded<Prompt> decoded = read(value.getBytes(UTF_8));
+
+        assertThat(decoded.isValue()).as(value).isTrue();
+        Prompt read = decoded.value();
+        assertThat(JSON.readTree(read.responseFormat())).isEqualTo(JSON.readTree(format));
+        assertThat(JSON.readTree(read.tools())).isEqualTo(JSON.readTree(tools));
+        assertThat(JSON.readTree(read.toolChoice())).isEqualTo(JSON.readTree(choice));
+    }
+
+    @Test
+    void aResponseFormatThatIsNeitherJsonNorAStringIsADeadLetterNamingTheField() throws Exception {
+        String base = "{\"request_id\":\"req-1\",\"conversation_id\":\"conv-1\",\"task\":\"chat\",\"text\":\"hi\","
+                + "\"response_format\":VALUE}";
+
+        for (String wrong : List.of("7", "true")) {
+            String value = base.replace("VALUE", wrong);
             Decoded<Prompt> decoded = read(value.getBytes(UTF_8));
             assertThat(decoded.isValue()).as(value).isFalse();
             assertThat(decoded.deadLetter().reason()).startsWith("invalid_record: ").contains("response_format");
