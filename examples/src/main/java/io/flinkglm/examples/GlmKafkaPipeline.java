@@ -43,7 +43,7 @@ public final class GlmKafkaPipeline {
     private final StreamExecutionEnvironment env;
     private final Configuration config;
     private final List<DataStream<DeadLetter>> deadLetters = new ArrayList<>();
-    private FailureInjector<?> failureInjector; // the demo's --fail-every; null in real jobs
+    private FailureInjector<?> failureInjector; // glm.job.fail-every or the demo's --fail-every; null in real jobs
 
     private GlmKafkaPipeline(StreamExecutionEnvironment env, Configuration config) {
         this.env = env;
@@ -71,7 +71,10 @@ public final class GlmKafkaPipeline {
             env.configure(restart);
         }
         config.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
-        return new GlmKafkaPipeline(env, config);
+        GlmKafkaPipeline pipeline = new GlmKafkaPipeline(env, config);
+        config.getOptional(JobOptions.FAIL_EVERY).ifPresent(
+                every -> pipeline.injectFailures(every, config.get(JobOptions.FAILING_ATTEMPTS)));
+        return pipeline;
     }
 
     /**

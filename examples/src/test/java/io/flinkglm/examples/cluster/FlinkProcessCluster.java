@@ -361,7 +361,8 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
         });
     }
 
-    private List<String> registeredTaskManagers() throws Exception {
+    /** The resource ids of the TaskManagers registered with the JobManager now. */
+    public List<String> registeredTaskManagers() throws Exception {
         JsonNode tmList = get("/taskmanagers");
         List<String> ids = new ArrayList<>();
         if (tmList != null) {
