@@ -47,15 +47,16 @@ public final class JobOptions {
     public static final ConfigOption<Integer> FAIL_EVERY = ConfigOptions.key("glm.job.fail-every")
             .intType()
             .noDefaultValue()
-            .withDescription("For trying out recovery (tests, demos): fail each task reading an input topic after every "
-                    + "this many records since it (re)started, on its first glm.job.failing-attempts attempts, so "
-                    + "the job then runs through. Unset, no failure is injected.");
+            .withDescription("For trying out recovery (tests, demos): fail the task writing the completions after "
+                    + "every this many answers since it (re)started, on its first glm.job.failing-attempts attempts, "
+                    + "so the job then runs through. Each failure restarts every task of the job, the model's "
+                    + "included. Unset, no failure is injected.");
 
     public static final ConfigOption<Integer> FAILING_ATTEMPTS = ConfigOptions.key("glm.job.failing-attempts")
             .intType()
             .defaultValue(3)
-            .withDescription("With glm.job.fail-every: how many attempts of the reading task fail, hence how many "
-                    + "restarts the job goes through (each failure restarts every task of the job).");
+            .withDescription("With glm.job.fail-every: how many attempts fail, hence how many restarts the job "
+                    + "goes through.");
 
     private JobOptions() {}
 }

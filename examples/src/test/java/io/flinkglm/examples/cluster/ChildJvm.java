@@ -91,6 +91,24 @@ final class ChildJvm {
         return counts;
     }
 
+    /** Bytes of live objects in this JVM's heap, after the full collection {@code jcmd GC.class_histogram} runs first. */
+    long liveHeapBytes() throws IOException, InterruptedException {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+        String output = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!jcmd.waitFor(60, TimeUnit.SECONDS) || jcmd.exitValue() != 0) {
+            throw new IllegalStateException("jcmd " + process.pid() + " GC.class_histogram failed:\n" + output);
+        }
+        // The histogram's last line: "Total   instances   bytes".
+        for (String line : output.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[0].equals("Total")) {
+                return Long.parseLong(f[2]);
+            }
+        }
+        throw new IllegalStateException("no Total line in jcmd " + process.pid() + " GC.class_histogram:\n" + output);
+    }
+
     /** The child's classpath: this test JVM's, less what must come from the job jar or is test-only. */
     static String flinkClasspath() {
         String full = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
