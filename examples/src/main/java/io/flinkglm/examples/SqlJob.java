@@ -66,7 +66,7 @@ public final class SqlJob {
      * {@code flink run} says {@code execution.attached} ({@code false} with {@code -d}); run outside the CLI (an
      * IDE, a local environment), where nothing sets it, the job runs in this JVM and is waited for.
      */
-    static boolean waitsForTheJob(ReadableConfig config) {
+    private static boolean waitsForTheJob(ReadableConfig config) {
         return config.getOptional(DeploymentOptions.ATTACHED).orElse(true);
     }
 

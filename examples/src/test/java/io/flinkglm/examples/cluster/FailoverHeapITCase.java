@@ -39,8 +39,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * serving and takes it again. The TaskManager must be the same process at the end
  * (not restarted, no {@code OutOfMemoryError} in its log), the job must finish, and a {@code read_committed}
  * reader must see every prompt answered once. A restart that loaded a copy while an earlier one was still
- * reachable, or a copy pinned per failover (a thread, a cache, a listener of the old task), runs out of heap
- * within the ten.
+ * reachable, or a copy pinned per failover (a thread, a cache, a listener of the old task), fills the heap
+ * within the ten: with each released model pinned, the TaskManager stalled in garbage collection at the third
+ * copy, after the second failover, and the test failed on its deadline.
  *
  * <p>The rule the heap follows: Flink's own and the job's heap (Kafka clients, state, the operator's queues),
  * plus the KV pool ({@code glm.engine.kv-cache-bytes}), plus two copies of the weights.
