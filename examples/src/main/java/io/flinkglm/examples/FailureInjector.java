@@ -7,7 +7,8 @@ import org.apache.flink.api.common.functions.RichMapFunction;
  * Passes records through and fails its task after every {@code everyRecords} records since the task last
  * (re)started, on the first {@code failingAttempts} attempts only: a restart replays what the last checkpoint
  * did not cover, so without that bound a failure every N records could repeat forever. For the demo's
- * {@code --fail-every N}, which shows that the output of a job with failures equals one without.
+ * {@code --fail-every N} (on the prompts read), which shows that the output of a job with failures equals one
+ * without, and for {@code glm.job.fail-every} (on the completions written).
  *
  * <pre>{@code
  * prompts.map(new FailureInjector<>(3, 3), TypeInformation.of(Prompt.class)).name("failure injector");
@@ -37,7 +38,7 @@ final class FailureInjector<T> extends RichMapFunction<T, T> {
     public T map(T value) {
         int attempt = getRuntimeContext().getTaskInfo().getAttemptNumber();
         if (attempt < failingAttempts && ++seenSinceStart == everyRecords) {
-            String cause = String.format("injected failure after %d records of attempt %d (--fail-every %d)",
+            String cause = String.format("injected failure after %d records of attempt %d (fail every %d)",
                     everyRecords, attempt, everyRecords);
             System.err.println("demo: " + cause);
             INJECTED.incrementAndGet();

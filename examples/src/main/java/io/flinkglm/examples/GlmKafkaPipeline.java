@@ -3,6 +3,7 @@ package io.flinkglm.examples;
 import io.flinkglm.connectors.kafka.DecodedSplit;
 import io.flinkglm.connectors.kafka.RecordKafkaSink;
 import io.flinkglm.connectors.kafka.RecordKafkaSource;
+import io.flinkglm.records.Completion;
 import io.flinkglm.records.DeadLetter;
 import io.flinkglm.records.Decoded;
 import io.flinkglm.records.Sourced;
@@ -44,6 +45,7 @@ public final class GlmKafkaPipeline {
     private final Configuration config;
     private final List<DataStream<DeadLetter>> deadLetters = new ArrayList<>();
     private FailureInjector<?> failureInjector; // the demo's --fail-every; null in real jobs
+    private FailureInjector<Completion> answerFailures; // glm.job.fail-every; null in real jobs
 
     private GlmKafkaPipeline(StreamExecutionEnvironment env, Configuration config) {
         this.env = env;
@@ -71,7 +73,10 @@ public final class GlmKafkaPipeline {
             env.configure(restart);
         }
         config.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
-        return new GlmKafkaPipeline(env, config);
+        GlmKafkaPipeline pipeline = new GlmKafkaPipeline(env, config);
+        config.getOptional(JobOptions.FAIL_EVERY).ifPresent(every -> pipeline.answerFailures =
+                new FailureInjector<>(every, config.get(JobOptions.FAILING_ATTEMPTS)));
+        return pipeline;
     }
 
     /**
@@ -143,8 +148,16 @@ public final class GlmKafkaPipeline {
         return chat;
     }
 
-    /** Writes {@code records} to the topic configured for {@code type}, exactly once unless configured otherwise. */
+    /**
+     * Writes {@code records} to the topic configured for {@code type}, exactly once unless configured otherwise.
+     * With {@link JobOptions#FAIL_EVERY}, the completions pass a {@link FailureInjector} on their way.
+     */
     public <T extends WireRecord> void write(DataStream<T> records, Class<T> type) {
+        if (answerFailures != null && type == Completion.class) {
+            @SuppressWarnings("unchecked")
+            FailureInjector<T> inject = (FailureInjector<T>) answerFailures;
+            records = records.map(inject, records.getType()).name("failure injector " + type.getSimpleName());
+        }
         records.sinkTo(RecordKafkaSink.builder(type).configure(config).build())
                 .name("kafka " + type.getSimpleName())
                 .uid("sink-" + type.getSimpleName());

@@ -44,5 +44,19 @@ public final class JobOptions {
             .noDefaultValue()
             .withDescription("Job name shown by Flink; unset, the job's own (e.g. glm chat with tools).");
 
+    public static final ConfigOption<Integer> FAIL_EVERY = ConfigOptions.key("glm.job.fail-every")
+            .intType()
+            .noDefaultValue()
+            .withDescription("For trying out recovery (tests, demos): fail the task writing the completions after "
+                    + "every this many answers since it (re)started, on its first glm.job.failing-attempts attempts, "
+                    + "so the job then runs through. Each failure restarts every task of the job, the model's "
+                    + "included. Unset, no failure is injected.");
+
+    public static final ConfigOption<Integer> FAILING_ATTEMPTS = ConfigOptions.key("glm.job.failing-attempts")
+            .intType()
+            .defaultValue(3)
+            .withDescription("With glm.job.fail-every: how many attempts fail, hence how many restarts the job "
+                    + "goes through.");
+
     private JobOptions() {}
 }

@@ -2,6 +2,8 @@ package io.flinkglm.examples;
 
 import org.apache.flink.annotation.Internal;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.DeploymentOptions;
+import org.apache.flink.configuration.ReadableConfig;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.table.api.StatementSet;
 import org.apache.flink.table.api.TableResult;
@@ -27,6 +29,10 @@ import java.util.Optional;
  *
  * <p>The job jar carries the {@code glm} model provider and the Kafka SQL connector; the cluster provides the
  * planner and the JSON format (both in a Flink distribution's {@code lib/}).
+ *
+ * <p>Submitted attached ({@code flink run}), {@code main} returns when the job ends, as a DataStream job's
+ * {@code execute} does; detached ({@code flink run -d}), it returns once the job is submitted, so an unbounded
+ * script does not hold the client.
  */
 @Internal
 public final class SqlJob {
@@ -39,8 +45,12 @@ public final class SqlJob {
             throw new IllegalArgumentException("usage: SqlJob --file JOB.sql [--kafka.bootstrap-servers HOST:PORT]"
                     + " [--glm.model.path DIR] [--NAME VALUE for every other ${NAME} in the script]");
         }
-        run(SqlScript.parse(Files.readString(Path.of(file)), values), new Configuration())
-                .ifPresent(SqlJob::await);
+        SqlScript script = SqlScript.parse(Files.readString(Path.of(file)), values);
+        StreamExecutionEnvironment env = environment(script, new Configuration());
+        Optional<TableResult> result = run(script, env);
+        if (result.isPresent() && waitsForTheJob(env.getConfiguration())) {
+            await(result.get());
+        }
     }
 
     /**
@@ -48,9 +58,27 @@ public final class SqlJob {
      * configuration before the script's SET statements (the demo's restart strategy, say).
      */
     public static Optional<TableResult> run(SqlScript script, Configuration base) {
+        return run(script, environment(script, base));
+    }
+
+    /**
+     * Whether {@code main} waits for the job, by Flink's convention ({@code StreamContextEnvironment#execute}):
+     * {@code flink run} says {@code execution.attached} ({@code false} with {@code -d}); run outside the CLI (an
+     * IDE, a local environment), where nothing sets it, the job runs in this JVM and is waited for.
+     */
+    private static boolean waitsForTheJob(ReadableConfig config) {
+        return config.getOptional(DeploymentOptions.ATTACHED).orElse(true);
+    }
+
+    /** The environment {@code flink run} provides (or a local one), configured by {@code base} and the script's SETs. */
+    private static StreamExecutionEnvironment environment(SqlScript script, Configuration base) {
         Configuration config = new Configuration(base);
         config.addAll(Configuration.fromMap(script.settings()));
-        StreamTableEnvironment sql = StreamTableEnvironment.create(StreamExecutionEnvironment.getExecutionEnvironment(config));
+        return StreamExecutionEnvironment.getExecutionEnvironment(config);
+    }
+
+    private static Optional<TableResult> run(SqlScript script, StreamExecutionEnvironment env) {
+        StreamTableEnvironment sql = StreamTableEnvironment.create(env);
         StatementSet inserts = sql.createStatementSet();
         boolean any = false;
         for (String statement : script.statements()) {

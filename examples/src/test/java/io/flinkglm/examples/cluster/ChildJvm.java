@@ -74,12 +74,7 @@ final class ChildJvm {
      * runs first (so unreachable objects, and classes whose loader is gone, are not counted).
      */
     Map<String, Long> liveInstances() throws IOException, InterruptedException {
-        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
-                String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
-        String output = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        if (!jcmd.waitFor(60, TimeUnit.SECONDS) || jcmd.exitValue() != 0) {
-            throw new IllegalStateException("jcmd " + process.pid() + " GC.class_histogram failed:\n" + output);
-        }
+        String output = classHistogram();
         // "   1:   12345   678901  java.lang.String (java.base@17)": rank, instances, bytes, class.
         Map<String, Long> counts = new java.util.HashMap<>();
         for (String line : output.split("\n")) {
@@ -89,6 +84,30 @@ final class ChildJvm {
             }
         }
         return counts;
+    }
+
+    /** Bytes of live objects in this JVM's heap, after the full collection {@code jcmd GC.class_histogram} runs first. */
+    long liveHeapBytes() throws IOException, InterruptedException {
+        String output = classHistogram();
+        // The histogram's last line: "Total   instances   bytes".
+        for (String line : output.split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3 && f[0].equals("Total")) {
+                return Long.parseLong(f[2]);
+            }
+        }
+        throw new IllegalStateException("no Total line in jcmd " + process.pid() + " GC.class_histogram:\n" + output);
+    }
+
+    /** {@code jcmd <pid> GC.class_histogram}'s output: live objects per class after a full collection. */
+    private String classHistogram() throws IOException, InterruptedException {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                String.valueOf(process.pid()), "GC.class_histogram").redirectErrorStream(true).start();
+        String output = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        if (!jcmd.waitFor(60, TimeUnit.SECONDS) || jcmd.exitValue() != 0) {
+            throw new IllegalStateException("jcmd " + process.pid() + " GC.class_histogram failed:\n" + output);
+        }
+        return output;
     }
 
     /** The child's classpath: this test JVM's, less what must come from the job jar or is test-only. */

@@ -64,6 +64,7 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
     private int restPort;
     private ChildJvm jobManager;
     private int tmStarts;
+    private String taskManagerHeap = "-Xmx480m";
 
     /**
      * @param taskManagers TaskManagers of one slot each
@@ -72,6 +73,15 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
     public FlinkProcessCluster(int taskManagers, Map<String, String> extraConfig) {
         this.taskManagers = taskManagers;
         this.extraConfig = extraConfig;
+    }
+
+    /**
+     * Gives the TaskManagers started from now on a JVM heap of {@code megabytes} instead of 480 MB: for tests
+     * that size it to what a job must fit in. Call before the cluster starts to cover every TaskManager.
+     */
+    public FlinkProcessCluster withTaskManagerHeap(long megabytes) {
+        this.taskManagerHeap = "-Xmx" + megabytes + "m";
+        return this;
     }
 
     @Override
@@ -210,13 +220,32 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
      * @return the job id the CLI printed
      */
     public String submit(Path jar, String main, List<String> args) throws Exception {
-        List<String> cli = new ArrayList<>(List.of("run", "-d", "-c", main, jar.toAbsolutePath().toString()));
+        return flinkRun(true, jar, main, args);
+    }
+
+    /**
+     * Runs {@code jar} attached through {@code CliFrontend}, as {@code flink run -c main jar args} does: the
+     * client returns once {@code main} does, which for a job that waits for its result is when the job ended.
+     *
+     * @return the job id the CLI printed
+     */
+    public String runAttached(Path jar, String main, List<String> args) throws Exception {
+        return flinkRun(false, jar, main, args);
+    }
+
+    private String flinkRun(boolean detached, Path jar, String main, List<String> args) throws Exception {
+        List<String> cli = new ArrayList<>(List.of("run"));
+        if (detached) {
+            cli.add("-d");
+        }
+        cli.addAll(List.of("-c", main, jar.toAbsolutePath().toString()));
         cli.addAll(args);
         ChildJvm client = ChildJvm.start("cli-" + System.nanoTime(), dir, withLog("client", List.of("-Xmx256m")),
                 classpath, "org.apache.flink.client.cli.CliFrontend", cli, Map.of("FLINK_CONF_DIR", dir.toString()));
         if (!client.process.waitFor(START_DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
             client.kill9();
-            throw new IllegalStateException("flink run did not return in " + START_DEADLINE + "; see " + client.log);
+            throw new IllegalStateException("flink run" + (detached ? " -d" : "") + " did not return in "
+                    + START_DEADLINE + "; see " + client.log);
         }
         String output = Files.readString(client.log);
         Matcher id = Pattern.compile("JobID ([0-9a-f]{32})").matcher(output);
@@ -302,7 +331,7 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
 
     private ChildJvm startTaskManager() throws IOException {
         String name = "taskmanager-" + tmStarts++;
-        return startJvm(name, "-Xmx480m", "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+        return startJvm(name, taskManagerHeap, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                 List.of("-Dtaskmanager.resource-id=" + name));
     }
 
@@ -332,7 +361,8 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
         });
     }
 
-    private List<String> registeredTaskManagers() throws Exception {
+    /** The resource ids of the TaskManagers registered with the JobManager now. */
+    public List<String> registeredTaskManagers() throws Exception {
         JsonNode tmList = get("/taskmanagers");
         List<String> ids = new ArrayList<>();
         if (tmList != null) {
