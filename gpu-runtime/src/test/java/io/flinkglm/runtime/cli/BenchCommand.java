@@ -86,7 +86,7 @@ public final class BenchCommand implements Command {
                         model.config().intermediateSize() * 2, model.config().hiddenSize(), 20);
                 peakKind = "device matrix product, " + Math.max(promptTokens, 256) + " tokens x gate_up";
             } else {
-                // As many bytes as one decode step reads, so both see the same share of a large
+                // As many bytes as one decode step reads (at most 1 GiB), so both see the same share of a large
                 // last-level cache (480 MiB on the development machine: half the small model).
                 System.err.println("bench: memory-read bandwidth and matrix-product peak");
                 measured = MemoryBandwidth.measure(Math.max(256L << 20, model.weights().bytesPerToken()), 3);

@@ -15,12 +15,18 @@ import io.flinkglm.runtime.backend.cpu.Parallel;
  */
 public final class MemoryBandwidth {
     private static final int SLICE = 1 << 16; // floats per work item: 256 KB, the multiplier stays in L2
+    /**
+     * The largest buffer read: twice the development machine's last-level cache, so the cache's share is small
+     * already, and small enough to sit beside a 9B model's weights in the heap (a decode step of GLM-4-9B reads
+     * 17.5 GiB, more than a Java array holds).
+     */
+    private static final long MAX_BYTES = 1L << 30;
 
     private MemoryBandwidth() {}
 
-    /** Best of {@code passes} full reads of a {@code bytes}-sized buffer, in GB/s (10^9 bytes). */
+    /** Best of {@code passes} full reads of a {@code bytes}-sized buffer (at most 1 GiB), in GB/s (10^9 bytes). */
     public static double measure(long bytes, int passes) {
-        int slices = (int) Math.max(1, bytes / 4 / SLICE);
+        int slices = (int) Math.max(1, Math.min(bytes, MAX_BYTES) / 4 / SLICE);
         float[] data = new float[slices * SLICE]; // [slices * SLICE]
         for (int i = 0; i < data.length; i += 1024) {
             data[i] = i; // touch every page so the OS has mapped it before timing
