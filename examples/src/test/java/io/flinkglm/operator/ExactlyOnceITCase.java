@@ -63,7 +63,7 @@ class ExactlyOnceITCase {
     }
 
     /**
-     * Conversations far longer than the context window, sampled at temperature 0.8: where each turn cuts its
+     * Two 150-turn conversations in a 512-token window, sampled at temperature 0.8: where each turn cuts its
      * history, and so every token after the first cut, must come out the same when the job is replayed after
      * failures, because the cut depends on the conversation's state alone.
      */
@@ -71,11 +71,11 @@ class ExactlyOnceITCase {
     @EnumSource(value = GlmOptions.ContextOverflow.class, names = {"TRUNCATE_OLDEST", "RESET"})
     void aContextPolicyCutsTheSameTurnsWhenReplayedAfterFailures(GlmOptions.ContextOverflow policy) throws Exception {
         Configuration glm = TinyGlm.config(KAFKA.model());
-        glm.set(GlmOptions.MAX_CONTEXT_TOKENS, 96);
+        glm.set(GlmOptions.MAX_CONTEXT_TOKENS, 512);
         glm.set(GlmOptions.CONTEXT_OVERFLOW, policy);
         glm.set(GlmOptions.TEMPERATURE, 0.8);
         String name = "long-" + policy.name().toLowerCase(Locale.ROOT).replace('_', '-');
-        List<ChatInput> inputs = TinyGlm.conversations(name, 4, 18);
+        List<ChatInput> inputs = TinyGlm.conversations(name, 2, 150);
 
         List<Completion> clean = runWithFailures(glm, inputs, name + "-clean", 0);
         List<Completion> replayed = runWithFailures(glm, inputs, name + "-failing", FAILURES);
