@@ -41,7 +41,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * job's user-code classloader, with the planner and the JSON format from the cluster's classpath, as a Flink
  * distribution's {@code lib/} has them. What a {@code read_committed} reader sees must equal what the same
  * script commits when {@link SqlJob#main} runs it on a local MiniCluster: every row's seed comes from its values,
- * so the answers do not depend on where they were computed.
+ * so the answers do not depend on where they were computed. The same holds when Flink's SQL client runs the script
+ * with the jar ({@code sql-client.sh -j flink-glm-examples.jar -f chat.sql}).
  *
  * <p>The script is the file in {@code examples/sql/} with the test's own names ({@code 'glm...'} literals
  * prefixed per run), a 300 ms checkpoint interval (so a bounded job commits soon after its input), a 16 MB KV
