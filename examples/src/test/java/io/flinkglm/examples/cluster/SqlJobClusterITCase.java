@@ -119,6 +119,8 @@ class SqlJobClusterITCase {
         List<Path> clientJars = jars(SQL_CLIENT_OPT);
         List<String> clientClasspath = new ArrayList<>(List.of(ChildJvm.flinkClasspath().split(File.pathSeparator)));
         clientJars.forEach(j -> clientClasspath.add(j.toString()));
+        // The cluster's classpath is a part of the client's, so this rules out both (without the -j jar the client
+        // fails: "Could not find any factory for identifier 'kafka'").
         assertThat(holding(clientClasspath, "io/flinkglm/", "org/apache/flink/connector/kafka/"))
                 .as("entries of the SQL client's classpath with the project's classes or the Kafka connector").isEmpty();
         produce("client", PROMPTS);
