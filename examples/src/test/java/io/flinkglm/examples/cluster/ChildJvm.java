@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A JVM this test started: a JobManager, a TaskManager or a Flink CLI. Every one is registered until
+ * A JVM this test started: a JobManager, a TaskManager, a Flink CLI or SQL client. Every one is registered until
  * it has exited, and a shutdown hook kills what is left, so no child outlives the test JVM even
  * when a test fails or the run is interrupted (the cluster's own {@code close} is the normal path).
  */

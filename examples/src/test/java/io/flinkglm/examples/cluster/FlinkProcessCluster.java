@@ -3,6 +3,7 @@ package io.flinkglm.examples.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -253,6 +254,35 @@ public final class FlinkProcessCluster implements BeforeAllCallback, AfterAllCal
             throw new IllegalStateException("flink run exited with " + client.process.exitValue() + ":\n" + output);
         }
         return id.group(1);
+    }
+
+    /**
+     * Runs {@code script} through Flink's SQL client in embedded mode, as {@code bin/sql-client.sh -j jar -f script}
+     * does: a child JVM of the cluster's Flink jars plus {@code clientJars} (what a distribution's {@code opt/}
+     * adds for the client: flink-sql-client, the SQL gateway, flink-python), the cluster's {@code config.yaml} as
+     * its {@code FLINK_CONF_DIR}, and the cluster's REST address as {@code -D} options, as a user's would say.
+     * Whatever the script needs beyond Flink (connectors, model providers) must come from {@code jar}.
+     *
+     * @return what the client printed
+     */
+    public String sqlClient(List<Path> clientJars, Path jar, Path script) throws Exception {
+        List<String> cp = new ArrayList<>(List.of(classpath));
+        clientJars.forEach(j -> cp.add(j.toAbsolutePath().toString()));
+        List<String> args = List.of("-j", jar.toAbsolutePath().toString(), "-f", script.toAbsolutePath().toString(),
+                "-hist", dir.resolve("sql-client-history").toString(), "-D", "execution.target=remote",
+                "-D", "rest.address=127.0.0.1", "-D", "rest.port=" + restPort);
+        ChildJvm client = ChildJvm.start("sql-client-" + System.nanoTime(), dir, withLog("sql-client",
+                List.of("-Xmx384m")), String.join(File.pathSeparator, cp),
+                "org.apache.flink.table.client.SqlClient", args, Map.of("FLINK_CONF_DIR", dir.toString()));
+        if (!client.process.waitFor(START_DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+            client.kill9();
+            throw new IllegalStateException("sql-client.sh -f did not return in " + START_DEADLINE + "; see " + client.log);
+        }
+        String output = Files.readString(client.log);
+        if (client.process.exitValue() != 0 || output.contains("[ERROR]")) {
+            throw new IllegalStateException("sql-client.sh -f exited with " + client.process.exitValue() + ":\n" + output);
+        }
+        return output;
     }
 
     /** The job's state as the JobManager reports it (RUNNING, RESTARTING, FINISHED, ...). */

@@ -10,14 +10,20 @@ import io.flinkglm.runtime.model.DType;
 import io.flinkglm.testkit.CommittedRecords;
 import io.flinkglm.testkit.EmbeddedKafkaBroker;
 import io.flinkglm.testkit.TinyModel;
+import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.ZipFile;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -35,7 +41,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * job's user-code classloader, with the planner and the JSON format from the cluster's classpath, as a Flink
  * distribution's {@code lib/} has them. What a {@code read_committed} reader sees must equal what the same
  * script commits when {@link SqlJob#main} runs it on a local MiniCluster: every row's seed comes from its values,
- * so the answers do not depend on where they were computed.
+ * so the answers do not depend on where they were computed. The same holds when Flink's SQL client runs the script
+ * with the jar ({@code sql-client.sh -j flink-glm-examples.jar -f chat.sql}).
  *
  * <p>The script is the file in {@code examples/sql/} with the test's own names ({@code 'glm...'} literals
  * prefixed per run), a 300 ms checkpoint interval (so a bounded job commits soon after its input), a 16 MB KV
@@ -43,6 +50,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class SqlJobClusterITCase {
     private static final Path JOB_JAR = Path.of("target", "flink-glm-examples.jar");
+    /** The jars {@code bin/sql-client.sh} adds from a distribution's {@code opt/}; the pom copies them here in package. */
+    private static final Path SQL_CLIENT_OPT = Path.of("target", "sql-client-opt");
     private static final Duration READ_TIMEOUT = Duration.ofSeconds(60);
     private static final Pattern SCRIPT_NAME = Pattern.compile("'(glm[.-][A-Za-z0-9.-]+)'");
     /** Prompts with text, and one with messages only: its text column is NULL, so it is answered with its error. */
@@ -98,6 +107,38 @@ class SqlJobClusterITCase {
         assertThat(answers).containsOnlyKeys("p1", "p2", "p3", "m1");
         assertThat(answers).isEqualTo(subMap(miniCluster, answers.keySet()));
         assertThat(answers.get("m1")).as("a row without text").contains("\"response\":null").doesNotContain("\"error\":null");
+    }
+
+    /**
+     * {@code sql-client.sh -j flink-glm-examples.jar -f chat.sql}: the client's classpath is Flink's jars and the
+     * client's own, without the project's classes or the Kafka connector, so both the {@code glm} provider and the
+     * {@code kafka} connector must be found in the {@code -j} jar, by the client's planner and by the TaskManager.
+     */
+    @Test
+    void theSqlClientRunsTheScriptWithTheJobJarAndCommitsWhatTheMiniClusterCommits() throws Exception {
+        List<Path> clientJars = jars(SQL_CLIENT_OPT);
+        List<String> clientClasspath = new ArrayList<>(List.of(ChildJvm.flinkClasspath().split(File.pathSeparator)));
+        clientJars.forEach(j -> clientClasspath.add(j.toString()));
+        // The cluster's classpath is a part of the client's, so this rules out both (without the -j jar the client
+        // fails: "Could not find any factory for identifier 'kafka'").
+        assertThat(holding(clientClasspath, "io/flinkglm/", "org/apache/flink/connector/kafka/"))
+                .as("entries of the SQL client's classpath with the project's classes or the Kafka connector").isEmpty();
+        produce("client", PROMPTS);
+        // The client takes no --name value arguments: the placeholders are filled in the file, as a user would.
+        Path script = script("client", true);
+        Files.writeString(script, Files.readString(script).replace("${kafka.bootstrap-servers}", kafka.bootstrapServers())
+                .replace("${glm.model.path}", model.toString()));
+
+        String printed = CLUSTER.sqlClient(clientJars, JOB_JAR, script);
+
+        Matcher job = Pattern.compile("Job ID: ([0-9a-f]{32})").matcher(printed);
+        assertThat(job.find()).as("the INSERT's job id in what the client printed:%n%s", printed).isTrue();
+        CLUSTER.awaitUntil("the INSERT's job ends", () -> Set.of("FINISHED", "FAILED", "CANCELED")
+                .contains(CLUSTER.jobState(job.group(1))));
+        assertThat(CLUSTER.jobState(job.group(1))).isEqualTo("FINISHED");
+        Map<String, String> answers = answers("client");
+        assertThat(answers).containsOnlyKeys("p1", "p2", "p3", "m1");
+        assertThat(answers).isEqualTo(subMap(miniCluster, answers.keySet()));
     }
 
     @Test
@@ -175,6 +216,34 @@ class SqlJobClusterITCase {
             byId.merge(r.get("request_id").asText(), r.toString(), (a, b) -> a + "|DUPLICATE|" + b);
         }
         return byId;
+    }
+
+    private static List<Path> jars(Path dir) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> jars = files.filter(f -> f.toString().endsWith(".jar")).sorted().toList();
+            assertThat(jars).as("the SQL client's jars in " + dir + "; mvn verify copies them in package").hasSize(4);
+            return jars;
+        }
+    }
+
+    /** The classpath entries (folders or jars) that hold an entry under one of {@code prefixes}. */
+    private static List<String> holding(List<String> classpath, String... prefixes) throws IOException {
+        List<String> found = new ArrayList<>();
+        for (String entry : classpath) {
+            Path path = Path.of(entry);
+            if (Files.isDirectory(path)) {
+                if (Stream.of(prefixes).anyMatch(p -> Files.exists(path.resolve(p)))) {
+                    found.add(entry);
+                }
+            } else if (Files.isRegularFile(path)) {
+                try (ZipFile zip = new ZipFile(path.toFile())) {
+                    if (zip.stream().anyMatch(e -> Stream.of(prefixes).anyMatch(e.getName()::startsWith))) {
+                        found.add(entry);
+                    }
+                }
+            }
+        }
+        return found;
     }
 
     private static Map<String, String> subMap(Map<String, String> all, java.util.Set<String> keys) {
