@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.backend;
 
+import io.flinkglm.runtime.model.DType;
 import io.flinkglm.runtime.model.ModelConfig;
 import org.apache.flink.annotation.Internal;
 
@@ -32,6 +33,11 @@ public abstract class Float32KvCache implements KvCache {
 
     public int layers() {
         return layers;
+    }
+
+    @Override
+    public DType dtype() {
+        return DType.F32;
     }
 
     @Override

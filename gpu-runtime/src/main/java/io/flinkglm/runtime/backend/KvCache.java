@@ -1,5 +1,6 @@
 package io.flinkglm.runtime.backend;
 
+import io.flinkglm.runtime.model.DType;
 import org.apache.flink.annotation.PublicEvolving;
 
 import java.nio.ByteBuffer;
@@ -10,7 +11,9 @@ import java.nio.ByteBuffer;
  * (its block manager); the backend only stores and moves bytes.
  *
  * <p>Export format of one block, shared by every backend so KV moves between them: for each layer,
- * K then V for positions 0..tokens-1, each {@code kvDim} little-endian float32 values.
+ * K then V for positions 0..tokens-1, each {@code kvDim} little-endian values of the cache's
+ * {@link #dtype()}. KV of another dtype is converted before {@link #importBlock} sees it
+ * ({@link KvEncoding#convert}: widened exactly, or rounded to nearest even).
  *
  * <pre>{@code
  * KvCache kv = backend.newKvCache(1024, 16);
@@ -23,6 +26,9 @@ public interface KvCache extends AutoCloseable {
     int numBlocks();
 
     int blockSize();
+
+    /** The element type of K and V here and in {@link #exportBlock}'s bytes: F32 or BF16. */
+    DType dtype();
 
     /** Bytes of device memory one block occupies. */
     long bytesPerBlock();
