@@ -18,7 +18,7 @@ import java.util.zip.CRC32;
  * The bytes a request's KV travels in between engines (and in the Flink operator's keyed state).
  * Little-endian, format version 2:
  * <pre>
- *   int   magic 'GKV1'            int  format version (2)      int  dtype code (1 = F32, 2 = BF16)
+ *   int   magic 0x314B5647        int  format version (2)      int  dtype code (1 = F32, 2 = BF16)
  *   long  model fingerprint       int  block size              int  token count n
  *   int[n] token ids (the positions the KV covers)
  *   per block j of ceil(n / blockSize): KvCache.exportBlock of min(blockSize, n - j*blockSize) positions,
@@ -43,7 +43,7 @@ import java.util.zip.CRC32;
  */
 @Internal
 public final class KvTransfer {
-    static final int MAGIC = 0x314B5647; // "GKV1" read as little-endian bytes
+    static final int MAGIC = 0x314B5647; // bytes 'G' 'V' 'K' '1' on the wire (little-endian)
     static final int VERSION = 2;        // 2 added the dtype field; 1 is float32 without it
     private static final int HEADER_BYTES = 4 + 4 + 4 + 8 + 4 + 4;
     private static final int V1_HEADER_BYTES = HEADER_BYTES - 4;
