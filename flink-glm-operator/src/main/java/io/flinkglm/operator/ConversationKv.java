@@ -28,8 +28,9 @@ import org.apache.flink.api.common.typeinfo.Types;
  * new tokens, and no single state value grows with the conversation (a Java array caps one at 2 GB).
  *
  * <p>The blocks are exactly the engine's cache (float32 on the CPU backend: {@code 2 x layers x kv heads
- * x head dim x 4} bytes per token plus 8 bytes of CRC per block), so a conversation restored from them
- * continues with the very numbers it would have had without a failure. The token ids the KV covers are
+ * x head dim x 4} bytes per token plus an 8-byte trailer per block, CRC32 and dtype), so a conversation
+ * restored from them continues with the very numbers it would have had without a failure; KV kept by
+ * an engine whose cache has another dtype is converted on import ({@link KvSnapshot}). The token ids the KV covers are
  * the first {@link Meta#tokens} of the conversation's own tokens, so they are not stored twice.
  */
 @Internal
